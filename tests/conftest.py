@@ -1,0 +1,40 @@
+"""Shared fixtures. Area-specific fixtures live beside their tests; cross-cutting ones here."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from assistant.settings import BUNDLED_CORPUS, Settings  # noqa: E402
+
+# A fixed "today" so answers that default to the current financial year are reproducible.
+TEST_TODAY = date(2026, 11, 21)
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+POSTGRES_URL = os.environ.get("ARRS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("ARRS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings isolated in a temp data directory, over the bundled corpus."""
+    return Settings(data_dir=tmp_path / "data", corpus_dir=BUNDLED_CORPUS, today=TEST_TODAY, _env_file=None)
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
