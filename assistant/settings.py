@@ -105,7 +105,7 @@ class Settings(BaseSettings):
 
     @cached_property
     def resolved_provider_profile(self) -> Path:
-        return self.provider_profile or self.corpus_dir / "provider" / "profile.md"
+        return self.provider_profile or self.corpus_dir / "provider" / "profile.yaml"
 
     @property
     def rates_dir(self) -> Path:
