@@ -9,11 +9,10 @@ from __future__ import annotations
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CORPUS = REPO_ROOT / "corpus"
@@ -24,12 +23,19 @@ class Settings(BaseSettings):
 
     # Storage ---------------------------------------------------------------------------------
     data_dir: Path = Field(default=REPO_ROOT / "data", description="Where the index and state live.")
-    corpus_dir: Path = Field(default=BUNDLED_CORPUS, description="The bundled corpus (guidance, rates, roles).")
-    chroma_url: str | None = Field(default=None, description="http://host:port of a Chroma server; unset = embedded.")
-    chroma_path: Path | None = Field(default=None, description="Embedded Chroma directory (default data_dir/chroma).")
+    corpus_dir: Path = Field(
+        default=BUNDLED_CORPUS, description="The bundled corpus (guidance, rates, roles)."
+    )
+    chroma_url: str | None = Field(
+        default=None, description="http://host:port of a Chroma server; unset = embedded."
+    )
+    chroma_path: Path | None = Field(
+        default=None, description="Embedded Chroma directory (default data_dir/chroma)."
+    )
     collection: str = "arrs_guidance"
     database_url: str | None = Field(
-        default=None, description="SQLAlchemy URL; default sqlite in data_dir. postgresql+psycopg://... for replicas."
+        default=None,
+        description="SQLAlchemy URL; default sqlite in data_dir. postgresql+psycopg://... for replicas.",
     )
 
     # Models ----------------------------------------------------------------------------------

@@ -1,0 +1,70 @@
+"""Small text utilities shared by retrieval and answer composition: tokens, stems, sentences."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+STOPWORDS = frozenset(
+    """
+    a about above after again against all am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has
+    have having he her here hers herself him himself his how i if in into is it its itself just me
+    more most my myself no nor not now of off on once only or other our ours ourselves out over own
+    same she should so some such than that the their theirs them themselves then there these they
+    this those through to too under until up very was we were what when where which while who whom
+    why will with would you your yours yourself yourselves please tell know need want like get got
+    also us let lets hi hello may might must shall arrs pcn pcns scheme
+    """.split()
+)
+
+_TOKEN = re.compile(r"[a-z0-9£]+(?:[./-][a-z0-9]+)*")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z£\"'(\[0-9])")
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A light suffix stripper: enough to match plurals and -ing/-ed forms across phrasing."""
+    for suffix, keep in (
+        ("ies", "y"),
+        ("sses", "ss"),
+        ("ing", ""),
+        ("ers", "er"),
+        ("ed", ""),
+        ("es", ""),
+        ("s", ""),
+    ):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: len(word) - len(suffix)] + keep
+    return word
+
+
+def tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower())
+
+
+def content_terms(text: str) -> list[str]:
+    """Stemmed tokens without stopwords: what a question is actually about."""
+    return [stem(tok) for tok in tokens(text) if tok not in STOPWORDS and len(tok) > 1]
+
+
+def split_sentences(text: str) -> list[tuple[int, str]]:
+    """Sentences with their start offsets in ``text`` (offsets map back to source spans)."""
+    out: list[tuple[int, str]] = []
+    offset = 0
+    for line in text.split("\n"):
+        line_start = offset
+        offset += len(line) + 1
+        body = line.lstrip()
+        lead = len(line) - len(body)
+        if body.startswith(("- ", "* ")):
+            body, lead = body[2:], lead + 2
+        if not body.strip():
+            continue
+        cursor = 0
+        for part in _SENTENCE_END.split(body):
+            position = body.find(part, cursor)
+            cursor = position + len(part)
+            if part.strip():
+                out.append((line_start + lead + position, part.strip()))
+    return out
