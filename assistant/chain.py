@@ -1,0 +1,394 @@
+"""The Assistant: one object per process that turns a question into a cited Answer.
+
+Pipeline (a LangChain runnable per step would add nothing but indirection here, so the steps
+are plain methods; the retriever, the calculator tools and the optional LLM are LangChain parts):
+validate -> load session -> understand (slots, intent) -> route (faq, calculation, booking,
+clinical, greeting, off-topic) -> compose with citations -> remember the turn.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from assistant import messages, years
+from assistant.compose import CitationBook, TermWeights, render, select
+from assistant.db import create_schema, make_engine
+from assistant.embeddings import get_embeddings
+from assistant.intents import IntentClassifier, IntentDecision
+from assistant.memory import SessionState, SessionStore, valid_session_id
+from assistant.models import Answer, Citation, IndexUnavailable, Intent, InvalidQuestion
+from assistant.query import QuerySlots, parse
+from assistant.retrieval import HybridIndex
+from assistant.roles import RoleCatalogue
+from assistant.settings import Settings
+from assistant.store import all_chunks, get_collection
+from assistant.text import content_terms
+
+log = logging.getLogger(__name__)
+
+_FOLLOW_UP = re.compile(
+    r"^\s*(and|what about|how about|same for|what if|and for|and in|ok and|also|then)\b|"
+    r"\b(they|them|their|it|its|this role|that role|these roles|those roles|the role|same role)\b",
+    re.I,
+)
+_PROVIDER = re.compile(
+    r"\b(your|yours)\b|\bdo you (?:offer|provide|have|do|work|charge|cover|supply|employ)\b|"
+    r"\bare you (?:open|available|based|closed)\b|\byou (?:offer|provide|charge|open)\b|"
+    r"\b(opening|office) hours\b|\bthe (?:free )?consultation\b|\bwho are you\b|\bcontact details\b",
+    re.I,
+)
+_DOMAIN = re.compile(
+    r"\b(arrs|additional roles?|reimburs\w*|pcns?|primary care networks?|network contract|des|wte|fte|"
+    r"agenda for change|afc|band \d|on-?costs?|claims?|additionality|baseline|icb|workforce|weighted population|"
+    r"roles?|recruit\w*|salar\w*|funding|allocation|sum)\b",
+    re.I,
+)
+# Coverage of the question's weighted terms by the chosen sentences below which we abstain.
+MIN_COVERAGE = 0.34
+MIN_DENSE_SIMILARITY = 0.28
+
+
+@dataclass
+class Draft:
+    """An answer under construction; becomes an ``Answer`` once the turn is stored."""
+
+    text: str
+    intent: Intent
+    grounded: bool
+    citations: list[Citation] = field(default_factory=list)
+    calculation: dict[str, Any] | None = None
+    financial_year: str | None = None
+    booking: dict[str, Any] | None = None
+    top_score: float | None = None
+
+
+class Assistant:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        index: HybridIndex,
+        embeddings,
+        classifier: IntentClassifier,
+        roles: RoleCatalogue,
+        sessions: SessionStore,
+        engine,
+    ):
+        self.settings = settings
+        self.index = index
+        self.embeddings = embeddings
+        self.classifier = classifier
+        self.roles = roles
+        self.sessions = sessions
+        self.engine = engine
+        self.weights = TermWeights(dict(index.bm25.idf) if index.bm25 else {}, index.vocabulary)
+        self._calculator = None
+        self._booking = None
+        self._llm = None
+
+    # Construction ------------------------------------------------------------------------------
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> Assistant:
+        settings = settings or Settings()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        collection = get_collection(settings)
+        chunks = all_chunks(collection)
+        if not chunks:
+            raise IndexUnavailable(
+                "The index is empty: run `arrs ingest` first (or `make run`, which ingests the bundled corpus)."
+            )
+        embeddings = get_embeddings(settings)
+        classifier = IntentClassifier.load(
+            settings.corpus_dir / "intents.yaml", embeddings.encode, cache_dir=settings.data_dir / "cache"
+        )
+        engine = make_engine(settings.resolved_database_url)
+        create_schema(engine)
+        return cls(
+            settings,
+            index=HybridIndex(collection, chunks),
+            embeddings=embeddings,
+            classifier=classifier,
+            roles=RoleCatalogue.load(settings.roles_file),
+            sessions=SessionStore(engine),
+            engine=engine,
+        )
+
+    # Public API --------------------------------------------------------------------------------
+    def ask(self, question: str, session_id: str | None = None, channel: str = "api") -> Answer:
+        text = self.validate(question)
+        if session_id is not None and not valid_session_id(session_id):
+            raise InvalidQuestion("session_id may hold only letters, digits and . _ : - (at most 128).")
+        session_id = session_id or SessionStore.new_id()
+        state, _ = self.sessions.load(session_id)
+        started = time.perf_counter()
+        draft = self._respond(text, state)
+        turn = self.sessions.save_turn(
+            session_id,
+            state,
+            question=text,
+            answer=draft.text,
+            intent=draft.intent.value,
+            grounded=draft.grounded,
+            financial_year=draft.financial_year,
+            channel=channel,
+        )
+        answer = Answer(
+            answer=draft.text,
+            citations=draft.citations,
+            intent=draft.intent,
+            grounded=draft.grounded,
+            calculation=draft.calculation,
+            financial_year=draft.financial_year,
+            session_id=session_id,
+            turn=turn,
+            booking=draft.booking,
+        )
+        self._observe(answer, draft, channel, time.perf_counter() - started, text)
+        return answer
+
+    def validate(self, question: object) -> str:
+        if not isinstance(question, str):
+            raise InvalidQuestion("The question must be text.")
+        text = unicodedata.normalize("NFKC", question)
+        text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+        text = re.sub(r"\s+", " ", text).strip()
+        if not text:
+            raise InvalidQuestion("Please type a question: the message was empty.")
+        if len(text) > self.settings.max_question_chars:
+            raise InvalidQuestion(
+                f"The question is {len(text):,} characters long; the limit is "
+                f"{self.settings.max_question_chars:,}. Please shorten it."
+            )
+        if not re.search(r"[A-Za-z0-9]", text):
+            raise InvalidQuestion("Please type a question in words.")
+        return text
+
+    def ready(self) -> bool:
+        try:
+            self.index.collection.count()
+        except Exception:  # any client failure means not ready
+            return False
+        return len(self.index) > 0
+
+    def encode(self, text: str) -> np.ndarray:
+        return np.asarray(self.embeddings.encode([text])[0], dtype=np.float32)
+
+    # Routing -----------------------------------------------------------------------------------
+    def _respond(self, text: str, state: SessionState) -> Draft:
+        today = self.settings.current_date()
+        slots = parse(text, today, self._find_roles)
+        previous = QuerySlots.model_validate(state.slots) if state.slots else QuerySlots()
+        follow_up = self._is_follow_up(text, slots, state)
+        merged = slots.merged_over(previous) if follow_up else slots
+
+        booking_draft = self._booking_step(text, state, slots)
+        if booking_draft is not None:
+            return booking_draft
+
+        if state.pending and state.pending.get("kind") == "calculation":
+            merged = slots.merged_over(QuerySlots.model_validate(state.pending["slots"]))
+            draft = self._calculation(text, merged, state, operation=state.pending.get("operation"))
+            if draft is not None:
+                return draft
+
+        query_text = self._expanded_query(text, slots, previous if follow_up else None)
+        vector = self.encode(query_text)
+        decision = self.classifier.classify(
+            text,
+            vector,
+            has_calc_slots=self._has_calc_slots(slots),
+            domain_hit=bool(slots.role_ids) or bool(_DOMAIN.search(text)),
+        )
+        intent = decision.intent
+        if (
+            follow_up
+            and state.last_operation
+            and (slots.stated() - {"financial_years"})
+            and intent
+            in (
+                Intent.FAQ,
+                Intent.CALCULATION,
+                Intent.OUT_OF_SCOPE,
+            )
+        ):
+            draft = self._calculation(text, merged, state, operation=state.last_operation)
+            if draft is not None:
+                return draft
+
+        state.pending = None
+        if intent is Intent.GREETING:
+            return self._greeting(text, state)
+        if intent is Intent.CLINICAL:
+            state.last_intent = intent.value
+            return Draft(messages.CLINICAL, Intent.CLINICAL, grounded=False)
+        if intent is Intent.BOOKING:
+            return self._start_booking(text, state)
+        if intent is Intent.CALCULATION:
+            draft = self._calculation(text, merged, state)
+            if draft is not None:
+                return draft
+        draft = self._calculation(text, merged, state, lookup_only=True)
+        if draft is not None:
+            return draft
+        return self._faq(text, query_text, vector, merged, state, decision)
+
+    def _find_roles(self, text: str) -> list[str]:
+        return [role.id for role in self.roles.find_in_text(text)]
+
+    def _is_follow_up(self, text: str, slots: QuerySlots, state: SessionState) -> bool:
+        if not state.last_question:
+            return False
+        if _FOLLOW_UP.search(text):
+            return True
+        return len(content_terms(text)) <= 3 and bool(slots.stated() - {"financial_years"})
+
+    def _expanded_query(self, text: str, slots: QuerySlots, previous: QuerySlots | None) -> str:
+        names = [self.roles.get(role_id).name for role_id in slots.role_ids]
+        if previous is not None and not slots.role_ids:
+            names += [self.roles.get(role_id).name for role_id in previous.role_ids]
+        extra = ", ".join(dict.fromkeys(names))
+        if previous is not None and previous.financial_year and not slots.financial_year:
+            extra = f"{extra} {previous.financial_year}".strip()
+        return f"{text} ({extra})" if extra else text
+
+    @staticmethod
+    def _has_calc_slots(slots: QuerySlots) -> bool:
+        return any(
+            value is not None
+            for value in (
+                slots.wte,
+                slots.hours_per_week,
+                slots.sessions_per_week,
+                slots.population,
+                slots.budget,
+                slots.salary,
+                slots.actual_annual_cost,
+                slots.actual_monthly_cost,
+            )
+        ) or bool(slots.start and slots.role_ids)
+
+    # Replies -----------------------------------------------------------------------------------
+    def _greeting(self, text: str, state: SessionState) -> Draft:
+        state.last_intent = Intent.GREETING.value
+        thanks = re.match(r"\s*(thanks?|thank you|cheers|ok|great|bye)", text, re.I)
+        return Draft(messages.THANKS if thanks else messages.GREETING, Intent.GREETING, grounded=False)
+
+    def _abstain(
+        self, intent: Intent, state: SessionState, financial_year: str | None, provider: bool = False
+    ) -> Draft:
+        state.last_intent = intent.value
+        base = (
+            messages.PROVIDER_NOT_COVERED
+            if provider
+            else (messages.OUT_OF_SCOPE if intent is Intent.OUT_OF_SCOPE else messages.NOT_COVERED)
+        )
+        return Draft(
+            f"{base} {messages.CONSULTATION_OFFER}", intent, grounded=False, financial_year=financial_year
+        )
+
+    def _faq(
+        self,
+        text: str,
+        query_text: str,
+        vector: np.ndarray,
+        slots: QuerySlots,
+        state: SessionState,
+        decision: IntentDecision,
+    ) -> Draft:
+        today = self.settings.current_date()
+        named_year = slots.financial_year
+        financial_year = named_year or years.of_date(today)
+        provider = (bool(_PROVIDER.search(text)) and not slots.role_ids) or _about_provider_only(text)
+        if decision.intent is Intent.OUT_OF_SCOPE and not provider:
+            return self._abstain(Intent.OUT_OF_SCOPE, state, None)
+        source_types = ["provider"] if provider else ["guidance", "user", "rates"]
+        hits = self.index.search(
+            query_text,
+            vector,
+            k=self.settings.top_k,
+            candidates=self.settings.retrieval_candidates,
+            years=slots.financial_years,
+            source_types=source_types,
+        )
+        terms = self._question_terms(text, slots, query_text)
+        selection = select(terms, hits, self.weights, asked_years=slots.financial_years, boost_terms=terms)
+        top_dense = max((hit.dense_similarity or 0.0 for hit in hits), default=0.0)
+        state.last_question = text
+        state.slots = slots.model_dump(mode="json")
+        if not selection.evidence or selection.coverage < MIN_COVERAGE or top_dense < MIN_DENSE_SIMILARITY:
+            draft = self._abstain(Intent.FAQ, state, financial_year, provider=provider)
+            draft.top_score = top_dense
+            return draft
+        book = CitationBook()
+        body = render(selection, book)
+        if not provider:
+            body = f"{body}\n\n{messages.year_note(financial_year, named=bool(named_year))}"
+        state.last_intent = Intent.FAQ.value
+        state.last_operation = None
+        return Draft(
+            body,
+            Intent.FAQ,
+            grounded=True,
+            citations=book.citations,
+            financial_year=None if provider else financial_year,
+            top_score=top_dense,
+        )
+
+    def _question_terms(self, text: str, slots: QuerySlots, query_text: str) -> list[str]:
+        terms = content_terms(text)
+        abbreviations = set()
+        for role_id in slots.role_ids:
+            role = self.roles.get(role_id)
+            abbreviations |= {abbr.lower() for abbr in getattr(role, "abbreviations", [])}
+        terms = [term for term in terms if term not in abbreviations]
+        extra = content_terms(query_text[len(text) :]) if len(query_text) > len(text) else []
+        return list(dict.fromkeys(terms + extra))
+
+    # Hooks filled by the calculation and booking modules ----------------------------------------
+    def _calculation(
+        self,
+        text: str,
+        slots: QuerySlots,
+        state: SessionState,
+        *,
+        operation: str | None = None,
+        lookup_only: bool = False,
+    ) -> Draft | None:
+        from assistant.calc_dialogue import respond
+
+        return respond(self, text, slots, state, operation=operation, lookup_only=lookup_only)
+
+    def _booking_step(self, text: str, state: SessionState, slots: QuerySlots) -> Draft | None:
+        from assistant.booking_dialogue import continue_booking
+
+        return continue_booking(self, text, state)
+
+    def _start_booking(self, text: str, state: SessionState) -> Draft:
+        from assistant.booking_dialogue import start_booking
+
+        return start_booking(self, text, state)
+
+    def _observe(self, answer: Answer, draft: Draft, channel: str, seconds: float, question: str) -> None:
+        """Hook for metrics and the question log (set by the insights module)."""
+        for observer in getattr(self, "observers", []):
+            try:
+                observer(
+                    answer=answer,
+                    top_score=draft.top_score,
+                    channel=channel,
+                    seconds=seconds,
+                    question=question,
+                )
+            except Exception:  # an observer must never break an answer
+                log.exception("answer observer failed")
+
+
+def _about_provider_only(text: str) -> bool:
+    return bool(re.search(r"\b(consultation|office hours|opening hours|are you open)\b", text, re.I))
