@@ -25,8 +25,9 @@ from assistant.intents import IntentClassifier, IntentDecision
 from assistant.memory import SessionState, SessionStore, valid_session_id
 from assistant.models import Answer, Citation, IndexUnavailable, Intent, InvalidQuestion
 from assistant.query import QuerySlots, parse
-from assistant.retrieval import HybridIndex
+from assistant.retrieval import HybridIndex, ScoredChunk
 from assistant.roles import RoleCatalogue
+from assistant.sentences import SentenceBank
 from assistant.settings import Settings
 from assistant.store import all_chunks, get_collection
 from assistant.text import content_terms
@@ -42,6 +43,12 @@ _PROVIDER = re.compile(
     r"\b(your|yours)\b|\bdo you (?:offer|provide|have|do|work|charge|cover|supply|employ)\b|"
     r"\bare you (?:open|available|based|closed)\b|\byou (?:offer|provide|charge|open)\b|"
     r"\b(opening|office) hours\b|\bthe (?:free )?consultation\b|\bwho are you\b|\bcontact details\b",
+    re.I,
+)
+_ROLE_LIST = re.compile(
+    r"\b(which|what|list(?: all)?(?: of)?(?: the)?|how many|all (?:the )?)\s+(?:\w+\s+){0,2}?"
+    r"(roles?|staff|posts|professions|jobs|clinicians)\b"
+    r"(?!.*\b(band|cap|maximum|max|rate|salary|qualif\w*|requirements?)\b)",
     re.I,
 )
 _DOMAIN = re.compile(
@@ -89,6 +96,9 @@ class Assistant:
         self.sessions = sessions
         self.engine = engine
         self.weights = TermWeights(dict(index.bm25.idf) if index.bm25 else {}, index.vocabulary)
+        self.sentences = SentenceBank.build(
+            index.chunks, embeddings.encode, settings.data_dir / "cache", model_key=str(embeddings.path)
+        )
         self._calculator = None
         self._booking = None
         self._llm = None
@@ -237,6 +247,10 @@ class Assistant:
         draft = self._calculation(text, merged, state, lookup_only=True)
         if draft is not None:
             return draft
+        if not slots.role_ids and _ROLE_LIST.search(text) and not _PROVIDER.search(text):
+            draft = self._role_list(text, slots, state)
+            if draft is not None:
+                return draft
         return self._faq(text, query_text, vector, merged, state, decision)
 
     def _find_roles(self, text: str) -> list[str]:
@@ -318,7 +332,14 @@ class Assistant:
             source_types=source_types,
         )
         terms = self._question_terms(text, slots, query_text)
-        selection = select(terms, hits, self.weights, asked_years=slots.financial_years, boost_terms=terms)
+        selection = select(
+            terms,
+            hits,
+            self.weights,
+            asked_years=slots.financial_years,
+            boost_terms=terms,
+            meaning=lambda chunk_id, offset: self.sentences.similarity(chunk_id, offset, vector),
+        )
         top_dense = max((hit.dense_similarity or 0.0 for hit in hits), default=0.0)
         state.last_question = text
         state.slots = slots.model_dump(mode="json")
@@ -339,6 +360,44 @@ class Assistant:
             citations=book.citations,
             financial_year=None if provider else financial_year,
             top_score=top_dense,
+        )
+
+    def _role_list(self, text: str, slots: QuerySlots, state: SessionState) -> Draft | None:
+        """Which roles qualify: one cited line per role from the roles overview, for the year asked."""
+        named_year = slots.financial_year
+        financial_year = named_year or years.of_date(self.settings.current_date())
+        fy_start = years.start_year_of(financial_year)
+        overview = [chunk for chunk in self.index.chunks if chunk.metadata.doc_id == "roles-overview"]
+        if not overview:
+            return None
+        book = CitationBook()
+        lines: list[str] = []
+        for role in self.roles.all():
+            if years.start_year_of(role.year_added) > fy_start:
+                continue
+            found = _first_sentence_starting(overview, [role.name, *role.abbreviations, *role.synonyms])
+            if found is None:
+                continue
+            chunk, offset, sentence = found
+            number = book.cite_chunk(ScoredChunk(chunk=chunk, score=1.0), offset, sentence)
+            lines.append(f"- {sentence} [{number}]")
+        if not lines:
+            return None
+        state.last_question, state.last_intent, state.last_operation = text, Intent.FAQ.value, None
+        state.slots = slots.model_dump(mode="json")
+        intro = f"Roles reimbursable under ARRS by {financial_year}, as listed in the guidance held ({len(lines)}):"
+        body = "\n".join([intro, *lines])
+        caveat = (
+            "Bands marked unverified come from a third-party reckoner, not the DES; from 2024/25 an ICB may also "
+            "agree other direct patient care roles."
+        )
+        note = messages.year_note(financial_year, named=bool(named_year))
+        return Draft(
+            f"{body}\n\n{caveat}\n\n{note}",
+            Intent.FAQ,
+            grounded=True,
+            citations=book.citations,
+            financial_year=financial_year,
         )
 
     def _question_terms(self, text: str, slots: QuerySlots, query_text: str) -> list[str]:
@@ -388,6 +447,22 @@ class Assistant:
                 )
             except Exception:  # an observer must never break an answer
                 log.exception("answer observer failed")
+
+
+def _first_sentence_starting(chunks, names: list[str]):
+    """The overview bullet for a role: a sentence that begins with one of its names and a colon
+    or bracket ("Paramedic: added ...", "GP: added ...", "Consultant nurse in primary care: ...")."""
+    from assistant.text import split_sentences
+
+    sentences = [
+        (chunk, offset, sentence) for chunk in chunks for offset, sentence in split_sentences(chunk.text)
+    ]
+    for name in names:
+        pattern = re.compile(rf"^{re.escape(name)}(?: in primary care)?(?: \(|: )", re.I)
+        for chunk, offset, sentence in sentences:
+            if pattern.match(sentence):
+                return chunk, offset, sentence
+    return None
 
 
 def _about_provider_only(text: str) -> bool:

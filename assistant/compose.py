@@ -6,7 +6,7 @@ citation's quote is exactly the text relied on and no figure can be invented.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from assistant.models import Citation
@@ -14,6 +14,8 @@ from assistant.retrieval import ScoredChunk
 from assistant.text import content_terms, split_sentences
 
 MAX_SENTENCES = 4
+# How much a sentence's chunk rank counts: the best chunk is usually about exactly the question.
+RANK_WEIGHTS = (1.0, 0.8, 0.65, 0.55, 0.45, 0.4)
 
 
 @dataclass
@@ -25,6 +27,7 @@ class Evidence:
     terms: set[str]
     score: float = 0.0
     overlap: float = 0.0
+    similarity: float = 0.0
 
 
 @dataclass
@@ -33,6 +36,7 @@ class Selection:
     coverage: float
     best_overlap: float
     missing_terms: list[str] = field(default_factory=list)
+    best_similarity: float = 0.0
 
 
 class TermWeights:
@@ -57,36 +61,56 @@ def select(
     other_years_penalty: bool = True,
     max_sentences: int = MAX_SENTENCES,
     boost_terms: Sequence[str] = (),
+    meaning: Callable[[str, int], float | None] | None = None,
 ) -> Selection:
     """Score every sentence of the top chunks against the question and keep the best few."""
     terms = list(dict.fromkeys(question_terms))
     total = sum(weights(term) for term in terms) or 1.0
     if not hits:
         return Selection([], 0.0, 0.0, terms)
-    top_score = hits[0].score or 1.0
     boosts = set(boost_terms)
     candidates: list[Evidence] = []
     for rank, hit in enumerate(hits):
-        chunk_weight = hit.score / top_score
+        chunk_weight = RANK_WEIGHTS[min(rank, len(RANK_WEIGHTS) - 1)]
+        heading_terms = set(content_terms(f"{hit.chunk.metadata.title} {hit.chunk.metadata.section}"))
         for offset, sentence in split_sentences(hit.chunk.text):
             sentence_terms = set(content_terms(sentence))
-            overlap = sum(weights(term) for term in terms if term in sentence_terms) / total
-            score = 0.65 * overlap + 0.3 * chunk_weight
+            direct = sum(weights(term) for term in terms if term in sentence_terms)
+            via_heading = sum(
+                weights(term) for term in terms if term in heading_terms and term not in sentence_terms
+            )
+            overlap = (direct + 0.5 * via_heading) / total
+            similarity = meaning(hit.chunk.id, offset) if meaning else None
+            if similarity is None:
+                score = 0.55 * overlap + 0.45 * chunk_weight
+            else:
+                score = 0.4 * overlap + 0.35 * max(similarity, 0.0) + 0.25 * chunk_weight
             if boosts and boosts & sentence_terms:
-                score += 0.08
+                score += 0.05
             if asked_years:
-                named = [year for year in _years_in(sentence)]
+                named = _years_in(sentence)
                 if any(year in named for year in asked_years):
                     score += 0.12
                 elif named and other_years_penalty:
                     score -= 0.12
-            candidates.append(Evidence(hit, rank, offset, sentence, sentence_terms, score, overlap))
+            candidates.append(
+                Evidence(
+                    hit,
+                    rank,
+                    offset,
+                    sentence,
+                    sentence_terms | heading_terms,
+                    score,
+                    overlap,
+                    similarity or 0.0,
+                )
+            )
     candidates.sort(key=lambda ev: (-ev.score, ev.rank, ev.offset))
     chosen: list[Evidence] = []
     for evidence in candidates:
         if len(chosen) >= max_sentences:
             break
-        if evidence.overlap <= 0 or len(evidence.sentence) < 15:
+        if (evidence.overlap <= 0 and evidence.similarity < 0.5) or len(evidence.sentence) < 15:
             continue
         if chosen and evidence.score < 0.7 * chosen[0].score:
             break
@@ -97,7 +121,13 @@ def select(
     coverage = sum(weights(term) for term in terms if term in covered) / total
     missing = [term for term in terms if term not in covered]
     chosen.sort(key=lambda ev: (ev.rank, ev.offset))
-    return Selection(chosen, coverage, max((ev.overlap for ev in chosen), default=0.0), missing)
+    return Selection(
+        chosen,
+        coverage,
+        max((ev.overlap for ev in chosen), default=0.0),
+        missing,
+        max((ev.similarity for ev in chosen), default=0.0),
+    )
 
 
 def _similar(a: set[str], b: set[str]) -> bool:

@@ -38,3 +38,32 @@ def settings(tmp_path: Path) -> Settings:
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def ingested_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled corpus ingested once per test session into a temp data directory."""
+    from ingest.pipeline import ingest_paths
+
+    data_dir = tmp_path_factory.mktemp("ingested") / "data"
+    report = ingest_paths(Settings(data_dir=data_dir, today=TEST_TODAY, _env_file=None), progress=False)
+    assert report.ok, report.errors
+    return data_dir
+
+
+@pytest.fixture
+def assistant_settings(ingested_data_dir: Path, tmp_path: Path) -> Settings:
+    """Settings over the shared ingested index, with a fresh state database per test."""
+    return Settings(
+        data_dir=ingested_data_dir,
+        database_url=f"sqlite:///{tmp_path / 'state.db'}",
+        today=TEST_TODAY,
+        _env_file=None,
+    )
+
+
+@pytest.fixture
+def assistant(assistant_settings: Settings):
+    from assistant.chain import Assistant
+
+    return Assistant.from_settings(assistant_settings)
