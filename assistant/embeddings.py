@@ -6,8 +6,10 @@ start-up that a CLI asking for ``--help`` should not pay) and shared per model p
 
 from __future__ import annotations
 
+import json
 import os
 import threading
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,6 +67,25 @@ class LocalEmbeddings(Embeddings):
 
         transformers_logging.disable_progress_bar()  # our own progress bar is the one to watch
         return SentenceTransformer(str(self.path), device="cpu")
+
+    def token_counter(self) -> tuple[Callable[[str], int], int] | None:
+        """(count word pieces of a text, the model's window) without loading the model itself.
+
+        Chunking uses it to keep every chunk inside the window the model reads (the rest would be
+        silently cut). None when the folder has no fast tokenizer file.
+        """
+        tokenizer_file = self.path / "tokenizer.json"
+        if not tokenizer_file.is_file():
+            return None
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        tokenizer.no_truncation()
+        tokenizer.no_padding()
+        config = self.path / "sentence_bert_config.json"
+        window = json.loads(config.read_text()).get("max_seq_length", 256) if config.is_file() else 256
+        # the model adds [CLS] and [SEP] around the text
+        return (lambda text: len(tokenizer.encode(text, add_special_tokens=False).ids)), int(window) - 2
 
     @property
     def dimension(self) -> int:

@@ -342,7 +342,7 @@ class _HtmlWalker:
         self.prefix = ""
 
     def flush(self) -> None:
-        text = clean("".join(self.buffer))
+        text = clean("".join(self.buffer)).rstrip("| ")  # a table row ends with a cell separator
         if text:
             self.builder.add(f"{self.prefix}{text}")
         self.buffer = []

@@ -145,13 +145,21 @@ def _load_all(
     settings: Settings, sources: list[_Source], progress: Progress, report: IngestReport
 ) -> list[tuple[LoadedDocument, list[Chunk]]]:
     loaded: list[tuple[LoadedDocument, list[Chunk]]] = []
+    window = get_embeddings(settings).token_counter()
+    count_tokens, max_tokens = window if window else (None, None)
     task = progress.add_task("Reading files", total=len(sources))
     for source in sources:
         try:
             doc = load_file(source.path, default_source_type=source.default_type)
             if source.forced_type is not None:
                 doc.source_type = source.forced_type
-            chunks = chunk_document(doc, max_words=MAX_WORDS, corpus_dir=settings.corpus_dir)
+            chunks = chunk_document(
+                doc,
+                max_words=MAX_WORDS,
+                corpus_dir=settings.corpus_dir,
+                count_tokens=count_tokens,
+                max_tokens=max_tokens,
+            )
         except IngestError as exc:
             report.errors.append(FileError(file=str(source.path), message=str(exc)))
         except Exception as exc:  # a parser bug on one odd file must not stop the run
