@@ -322,3 +322,23 @@ def test_free_text_answer_is_not_mistaken_for_a_correction(ctx: FlowContext) -> 
     reply = _run(ctx, "Jane Doe", "Riverside PCN", "skip", "the practice is keen on pharmacists")
     assert reply.state.fields.organisation == "Riverside PCN"
     assert reply.state.fields.interest == "the practice is keen on pharmacists"
+
+
+def test_answers_wrapped_in_a_sentence(ctx: FlowContext) -> None:
+    reply = _run(
+        ctx,
+        "I'm Jane Doe",
+        "We're from Riverside Health PCN",
+        "I don't know",
+        "Remote prescribing",
+        "it is jane@nhs.net",
+        "call me on 07700 900123",
+    )
+    fields = reply.state.fields
+    assert (fields.name, fields.organisation, fields.email) == (
+        "Jane Doe",
+        "Riverside Health PCN",
+        "jane@nhs.net",
+    )
+    assert fields.phone == "+447700900123" and reply.state.skipped == ["ods_code"]
+    assert reply.pending_field == "slot"

@@ -152,9 +152,13 @@ def test_erase_person_removes_everything_keyed_on_the_email(engine: Engine) -> N
         with engine.begin() as conn:
             conn.execute(insert(extra).values(id="x1", email="jane@nhs.net"))
 
+        assert store.session_ids_for("jane@nhs.net") == set()
+        store.create_callback(name="Jane Doe", email="jane@nhs.net", session_id="chat-7")
+        assert store.session_ids_for("JANE@nhs.net") == {"chat-7"}
+
         counts = store.erase_person(" JANE@nhs.net ")
         assert counts["bookings"] == 2
-        assert counts["callback_requests"] == 1
+        assert counts["callback_requests"] == 2
         assert counts["test_erasure_extra"] == 1
         assert [b.id for b in store.list_bookings()] == [kept.id]
         assert [c.email for c in store.list_callbacks()] == ["sam@nhs.net"]

@@ -25,6 +25,7 @@ from assistant.booking.leads import mentioned_roles
 from assistant.booking.slots import Slot
 from assistant.booking.validation import (
     ODS_CODE_IN_TEXT,
+    PHONE_IN_TEXT,
     BookingRequest,
     ValidationProblem,
     mask_email,
@@ -593,7 +594,11 @@ def _set_field(state: BookingState, name: str, raw: str) -> None:
     elif name == "organisation":
         code = ODS_CODE_IN_TEXT.search(value)
         cleaned = validate_organisation(
-            _strip_intro(value, r"(?:i'm from|i am from|we are|we're|from|it's|it is)")
+            _strip_intro(
+                value,
+                r"(?:(?:i'?m|i am|we'?re|we are|it'?s|it is|this is)\s+)?(?:from|at|with)|"
+                r"(?:i'?m|i am|we'?re|we are|it'?s|it is|this is)",
+            )
         )
         if code and state.fields.ods_code is None:
             state.fields.ods_code = code.group(1).upper()
@@ -606,7 +611,8 @@ def _set_field(state: BookingState, name: str, raw: str) -> None:
         match = re.search(r"\S+@\S+", value)
         cleaned = validate_email((match.group(0) if match else value).strip(".,;:()<>"))
     elif name == "phone":
-        cleaned = validate_uk_phone(value)
+        found = PHONE_IN_TEXT.search(value)
+        cleaned = validate_uk_phone(found.group(0) if found else value)
     else:  # pragma: no cover - slot is handled by choose_slot
         raise ValueError(name)
     setattr(state.fields, name, cleaned)
@@ -615,7 +621,7 @@ def _set_field(state: BookingState, name: str, raw: str) -> None:
 
 
 def _strip_intro(value: str, intro: str) -> str:
-    return re.sub(rf"^{intro}\s+", "", value.strip(), flags=re.I).rstrip(".!")
+    return re.sub(rf"^(?:{intro})\s+", "", value.strip(), flags=re.I).rstrip(".!")
 
 
 def advance(state: BookingState, message: str, context: FlowContext) -> FlowReply:

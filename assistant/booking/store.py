@@ -236,6 +236,17 @@ class BookingStore:
 
     # Privacy -----------------------------------------------------------------------------------
 
+    def session_ids_for(self, email: str) -> set[str]:
+        """Chat sessions that led to this person's bookings or callbacks (to erase those too, before
+        ``erase_person``: session data is keyed on the session, not the email)."""
+        needle = email.strip().lower()
+        ids: set[str] = set()
+        with self.engine.connect() as conn:
+            for table in (bookings, callback_requests):
+                query = select(table.c.session_id).where(func.lower(table.c.email) == needle)
+                ids |= {row[0] for row in conn.execute(query) if row[0]}
+        return ids
+
     def erase_person(self, email: str) -> dict[str, int]:
         """Delete every row keyed on this email, in every table on the shared metadata with an ``email``
         column (bookings, callbacks, and whatever other areas add); counts per table. Case-insensitive.

@@ -189,12 +189,12 @@ def validate_notes(value: str | None) -> str | None:
 # Masking ---------------------------------------------------------------------------------------
 
 _EMAIL_IN_TEXT = re.compile(r"[\w.+'\-]+@[\w\-]+(?:\.[\w\-]+)+", re.UNICODE)
-_PHONE_IN_TEXT = re.compile(r"(?<![\w])(?:\+44\s?(?:\(0\)\s?)?|0044\s?|0)(?:[\s\-]?\d){9,10}(?!\d)")
+PHONE_IN_TEXT = re.compile(r"(?<![\w])(?:\+44\s?(?:\(0\)\s?)?|0044\s?|0)(?:[\s\-]?\d){9,10}(?!\d)")
 
 
 def mask_contacts(text: str) -> str:
     """Replace email addresses and UK phone numbers with placeholders (for logs, summaries, Slack)."""
-    return _PHONE_IN_TEXT.sub("[phone]", _EMAIL_IN_TEXT.sub("[email]", text))
+    return PHONE_IN_TEXT.sub("[phone]", _EMAIL_IN_TEXT.sub("[email]", text))
 
 
 def mask_email(email: str) -> str:
