@@ -39,6 +39,7 @@ _FOLLOW_UP = re.compile(
     r"\b(they|them|their|it|its|this role|that role|these roles|those roles|the role|same role)\b",
     re.I,
 )
+_PRONOUN_ONLY = re.compile(r"\b(they|them|their|this role|that role|these roles|those roles)\b", re.I)
 _PROVIDER = re.compile(
     r"\b(your|yours)\b|\bdo you (?:offer|provide|have|do|work|charge|cover|supply|employ)\b|"
     r"\bare you (?:open|available|based|closed)\b|\byou (?:offer|provide|charge|open)\b|"
@@ -54,7 +55,7 @@ _ROLE_LIST = re.compile(
 _DOMAIN = re.compile(
     r"\b(arrs|additional roles?|reimburs\w*|pcns?|primary care networks?|network contract|des|wte|fte|"
     r"agenda for change|afc|band \d|on-?costs?|claims?|additionality|baseline|icb|workforce|weighted population|"
-    r"roles?|recruit\w*|salar\w*|funding|allocation|sum)\b",
+    r"roles?|bands?|recruit\w*|salar\w*|funding|allocation|sum)\b",
     re.I,
 )
 # Coverage of the question's weighted terms by the chosen sentences below which we abstain.
@@ -138,7 +139,7 @@ class Assistant:
         session_id = session_id or SessionStore.new_id()
         state, _ = self.sessions.load(session_id)
         started = time.perf_counter()
-        draft = self._respond(text, state)
+        draft = self._respond(text, state, session_id)
         turn = self.sessions.save_turn(
             session_id,
             state,
@@ -191,14 +192,14 @@ class Assistant:
         return np.asarray(self.embeddings.encode([text])[0], dtype=np.float32)
 
     # Routing -----------------------------------------------------------------------------------
-    def _respond(self, text: str, state: SessionState) -> Draft:
+    def _respond(self, text: str, state: SessionState, session_id: str) -> Draft:
         today = self.settings.current_date()
         slots = parse(text, today, self._find_roles)
         previous = QuerySlots.model_validate(state.slots) if state.slots else QuerySlots()
         follow_up = self._is_follow_up(text, slots, state)
         merged = slots.merged_over(previous) if follow_up else slots
 
-        booking_draft = self._booking_step(text, state, slots)
+        booking_draft = self._booking_step(text, state, session_id)
         if booking_draft is not None:
             return booking_draft
 
@@ -233,13 +234,19 @@ class Assistant:
                 return draft
 
         state.pending = None
+        if decision.reason == "instruction-override rule":
+            state.last_intent = Intent.OUT_OF_SCOPE.value
+            return Draft(messages.INSTRUCTIONS_REFUSED, Intent.OUT_OF_SCOPE, grounded=False)
+        if _PRONOUN_ONLY.search(text) and not merged.role_ids and not state.last_question:
+            state.last_intent = Intent.FAQ.value
+            return Draft(messages.WHICH_ROLE, Intent.FAQ, grounded=False)
         if intent is Intent.GREETING:
             return self._greeting(text, state)
         if intent is Intent.CLINICAL:
             state.last_intent = intent.value
             return Draft(messages.CLINICAL, Intent.CLINICAL, grounded=False)
         if intent is Intent.BOOKING:
-            return self._start_booking(text, state)
+            return self._start_booking(text, state, session_id)
         if intent is Intent.CALCULATION:
             draft = self._calculation(text, merged, state)
             if draft is not None:
@@ -424,15 +431,15 @@ class Assistant:
 
         return respond(self, text, slots, state, operation=operation, lookup_only=lookup_only)
 
-    def _booking_step(self, text: str, state: SessionState, slots: QuerySlots) -> Draft | None:
+    def _booking_step(self, text: str, state: SessionState, session_id: str) -> Draft | None:
         from assistant.booking_dialogue import continue_booking
 
-        return continue_booking(self, text, state)
+        return continue_booking(self, text, state, session_id)
 
-    def _start_booking(self, text: str, state: SessionState) -> Draft:
+    def _start_booking(self, text: str, state: SessionState, session_id: str) -> Draft:
         from assistant.booking_dialogue import start_booking
 
-        return start_booking(self, text, state)
+        return start_booking(self, text, state, session_id)
 
     def _observe(self, answer: Answer, draft: Draft, channel: str, seconds: float, question: str) -> None:
         """Hook for metrics and the question log (set by the insights module)."""

@@ -56,6 +56,19 @@ _CALCULATION = re.compile(
 _NUMBERISH = re.compile(r"\d|\b(full[- ]time|half[- ]time|part[- ]time)\b", re.I)
 
 
+_INJECTION = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules?|prompt|guidelines)\b|"
+    r"\bsystem prompt\b|\byou are now\b|\bdeveloper mode\b|\bjailbreak\b|\bact as (?:a|an|my)\b|"
+    r"\bpretend (?:to be|you are)\b|\breveal (?:your|the) (?:instructions|prompt|rules)\b",
+    re.I | re.S,
+)
+
+
+def looks_like_injection(text: str) -> bool:
+    """A message that tries to change the assistant's rules: never obeyed, answered as off-topic."""
+    return bool(_INJECTION.search(text))
+
+
 class IntentDecision(BaseModel):
     intent: Intent
     confidence: float
@@ -109,6 +122,10 @@ class IntentClassifier:
     ) -> IntentDecision:
         """``has_calc_slots``: the message states numbers a calculation needs (WTE, population...).
         ``domain_hit``: it names an ARRS role or scheme term, which rules out clinical/off-topic."""
+        if looks_like_injection(text):
+            return IntentDecision(
+                intent=Intent.OUT_OF_SCOPE, confidence=1.0, reason="instruction-override rule"
+            )
         if _GREETING.match(text):
             return IntentDecision(intent=Intent.GREETING, confidence=1.0, reason="greeting rule")
         if _CLINICAL.search(text) and not _CLINICAL_NOT.search(text):
@@ -122,6 +139,6 @@ class IntentClassifier:
             intent, confidence = Intent.FAQ, 0.6
         if intent is Intent.CALCULATION and not has_calc_slots and not _CALCULATION.search(text):
             intent, confidence = Intent.FAQ, 0.55
-        if intent is Intent.GREETING and len(text.split()) > 6:
+        if intent is Intent.GREETING and (len(text.split()) > 6 or domain_hit):
             intent, confidence = Intent.FAQ, 0.5
         return IntentDecision(intent=intent, confidence=round(confidence, 3), reason="nearest examples")

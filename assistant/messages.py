@@ -43,3 +43,16 @@ def year_note(financial_year: str, named: bool) -> str:
     if named:
         return f"Financial year: {financial_year}."
     return f"Financial year: {financial_year} (the current year; no year was named)."
+
+
+INSTRUCTIONS_REFUSED = (
+    "I can't change how I work or share my instructions. I answer questions about the NHS England "
+    "Additional Roles Reimbursement Scheme (ARRS) from the guidance I hold."
+)
+
+WHICH_ROLE = (
+    "Which role do you mean? For example: clinical pharmacist, pharmacy technician, social prescribing "
+    "link worker, care co-ordinator, paramedic or GP."
+)
+
+CALLBACK_OFFER = "You can also leave your details for a call back instead."

@@ -15,6 +15,8 @@ STOPWORDS = frozenset(
     this those through to too under until up very was we were what when where which while who whom
     why will with would you your yours yourself yourselves please tell know need want like get got
     also us let lets hi hello may might must shall arrs pcn pcns scheme
+    mean means meaning happen happens happened count counts counted explain describe thing things way
+    anything something
     """.split()
 )
 
@@ -39,13 +41,72 @@ def stem(word: str) -> str:
     return word
 
 
+# Words PCN staff use interchangeably, mapped to one form so questions and guidance meet.
+_CANONICAL = {
+    "unspent": "unused",
+    "underspend": "unused",
+    "underspent": "unused",
+    "unclaimed": "unused",
+    "leftover": "unused",
+    "unclaim": "unused",
+    "increas": "uplift",
+    "qualifi": "qualif",
+    "limit": "cap",
+    "rollover": "carry",
+    "carri": "carry",
+    "carryover": "carry",
+    "reimbursable": "reimburs",
+    "reimburse": "reimburs",
+    "reimbursement": "reimburs",
+    "reimbursed": "reimburs",
+    "refund": "reimburs",
+    "reclaim": "claim",
+    "fte": "wte",
+    "on-costs": "on-cost",
+    "oncosts": "on-cost",
+    "oncost": "on-cost",
+    "additionality": "additional",
+    "nic": "ni",
+    "nics": "ni",
+    "allocation": "sum",
+    "entitlement": "sum",
+    "physio": "physiotherapist",
+    "physiotherapy": "physiotherapist",
+    "salaried": "salary",
+    "wage": "salary",
+    "pay": "salary",
+    "eligible": "eligib",
+    "eligibility": "eligib",
+    "qualify": "eligib",
+    "requirement": "requir",
+    "require": "requir",
+    "requir": "requir",
+    "qualification": "qualif",
+    "qualified": "qualif",
+    "cap": "cap",
+    "capp": "cap",
+    "limit": "cap",
+    "maximum": "max",
+    "ceiling": "max",
+    "uplift": "uplift",
+    "increase": "uplift",
+    "rise": "uplift",
+    "rais": "uplift",
+}
+
+
 def tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text.lower())
+    lowered = re.sub(r"(?<=[a-z])-(?=[a-z])", "", text.lower())
+    return _TOKEN.findall(lowered)
+
+
+def canonical(term: str) -> str:
+    return _CANONICAL.get(term, term)
 
 
 def content_terms(text: str) -> list[str]:
-    """Stemmed tokens without stopwords: what a question is actually about."""
-    return [stem(tok) for tok in tokens(text) if tok not in STOPWORDS and len(tok) > 1]
+    """Stemmed, canonical tokens without stopwords: what a question is actually about."""
+    return [canonical(stem(tok)) for tok in tokens(text) if tok not in STOPWORDS and len(tok) > 1]
 
 
 def split_sentences(text: str) -> list[tuple[int, str]]:
