@@ -85,7 +85,6 @@ _CANONICAL = {
     "qualified": "qualif",
     "cap": "cap",
     "capp": "cap",
-    "limit": "cap",
     "maximum": "max",
     "ceiling": "max",
     "uplift": "uplift",
