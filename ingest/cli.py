@@ -30,8 +30,9 @@ def ingest_command(
         raise typer.Exit(1) from exc
     for warning in report.warnings:
         console.print(f"[yellow]Warning:[/yellow] {escape(warning)}")
-    if report.skipped:
-        console.print(f"Skipped {len(report.skipped)} files of unsupported types.")
+    if paths:  # the bundled corpus also holds data files (YAML, CSV) that are not documents
+        for skipped in report.skipped:
+            console.print(f"Skipped (unsupported file type): {escape(skipped)}")
     for error in report.errors:
         console.print(f"[red]Error:[/red] {escape(error.message)}")
     typer.echo(report.summary())

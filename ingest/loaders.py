@@ -7,6 +7,7 @@ stops a run.
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date
 from pathlib import Path
@@ -444,6 +445,9 @@ def _page_text(text: str) -> str:
 def load_pdf(path: Path) -> LoadedDocument:
     from pypdf import PdfReader
 
+    pypdf_log = logging.getLogger("pypdf")
+    level = pypdf_log.level
+    pypdf_log.setLevel(logging.ERROR)  # repair notes on slightly broken files are not the user's problem
     try:
         reader = PdfReader(path)
         if reader.is_encrypted and not reader.decrypt(""):
@@ -459,6 +463,8 @@ def load_pdf(path: Path) -> LoadedDocument:
         raise IngestError(
             f"{path}: cannot read this PDF ({type(exc).__name__}: {exc}); is it corrupt?"
         ) from exc
+    finally:
+        pypdf_log.setLevel(level)
     uri = path.resolve().as_uri()
     builder = _Builder()
     for number, raw in enumerate(pages, start=1):

@@ -57,12 +57,16 @@ class IngestReport(BaseModel):
         return not self.errors
 
     def summary(self) -> str:
+        failed = f"; {_plural(len(self.errors), 'file')} failed" if self.errors else ""
         return (
-            f"{self.files} files: {self.chunks_added} chunks added, {self.chunks_updated} updated, "
-            f"{self.chunks_unchanged} unchanged, {self.chunks_removed} removed "
-            f"({self.chunks_embedded} embedded) in {self.seconds:.1f} s"
-            + (f"; {len(self.errors)} files failed" if self.errors else "")
+            f"{_plural(self.files, 'file')}: {_plural(self.chunks_added, 'chunk')} added, "
+            f"{self.chunks_updated} updated, {self.chunks_unchanged} unchanged, {self.chunks_removed} removed "
+            f"({self.chunks_embedded} embedded) in {self.seconds:.1f} s{failed}"
         )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 class _Source(BaseModel):
