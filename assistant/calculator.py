@@ -280,32 +280,42 @@ def _row_assumptions(tables: RateTables, rows: list[RateRow]) -> list[str]:
     return sentences
 
 
-def _resolve_wte(role: Role, request: ClaimRequest) -> tuple[Decimal, str | None]:
+def _resolve_wte(role: Role, request: ClaimRequest) -> tuple[Fraction, Decimal, str | None]:
+    """The exact WTE (used in the arithmetic), its display value (4 dp at most) and how it was derived."""
     given = [v for v in (request.wte, request.hours_per_week, request.sessions_per_week) if v is not None]
     if len(given) != 1:
         raise InvalidWTE("Give exactly one of WTE, hours a week or sessions a week.")
     if request.sessions_per_week is not None and role.wte_basis != "sessions":
         raise InvalidWTE(f"Sessions apply to GPs; give WTE or hours a week for {role.name.lower()}.")
+    value = _finite(given[0])
     if request.wte is not None:
-        wte, note = Decimal(request.wte), None
+        exact, note = Fraction(value), None
     elif request.hours_per_week is not None:
-        wte = Decimal(request.hours_per_week) / FULL_TIME_HOURS
-        note = f"WTE taken as {request.hours_per_week} hours / 37.5 hours = {wte.normalize():f}."
+        exact = Fraction(value) / Fraction(FULL_TIME_HOURS)
+        note = f"WTE taken as {value} hours / 37.5 hours = {_wte_text(exact)}."
     else:
-        wte = Decimal(request.sessions_per_week or 0) / FULL_TIME_SESSIONS
-        note = f"WTE taken as {request.sessions_per_week} sessions / 9 sessions = {_wte_text(wte)}."
-    _check_wte(wte)
-    return wte, note
+        exact = Fraction(value) / Fraction(FULL_TIME_SESSIONS)
+        note = f"WTE taken as {value} sessions / 9 sessions = {_wte_text(exact)}."
+    _check_wte(exact)
+    return exact, (value if request.wte is not None else Decimal(_wte_text(exact))), note
 
 
-def _wte_text(wte: Decimal) -> str:
-    return f"{wte.quantize(Decimal('0.0001')).normalize():f}"
+def _finite(value: Decimal) -> Decimal:
+    number = Decimal(value)
+    if not number.is_finite():
+        raise InvalidWTE(f"WTE, hours and sessions must be numbers (got {value}).")
+    return number
 
 
-def _check_wte(wte: Decimal) -> None:
-    if not wte.is_finite() or wte <= 0 or wte > 1:
+def _wte_text(wte: Fraction) -> str:
+    value = Decimal(wte.numerator) / Decimal(wte.denominator)
+    return f"{value.quantize(Decimal('0.0001')).normalize():f}"
+
+
+def _check_wte(wte: Fraction) -> None:
+    if wte <= 0 or wte > 1:
         raise InvalidWTE(
-            f"WTE must be more than 0 and at most 1 (got {wte.normalize() if wte.is_finite() else wte}). "
+            f"WTE must be more than 0 and at most 1 (got {_wte_text(wte)}). "
             "1.0 WTE is 37.5 hours a week (9 sessions for a GP)."
         )
 
@@ -347,7 +357,7 @@ def claim(tables: RateTables, request: ClaimRequest) -> ClaimResult:
         raise InvalidPeriod(
             f"The end date {_day(request.end)} is before the start date {_day(request.start)}."
         )
-    wte, wte_note = _resolve_wte(role, request)
+    wte, wte_shown, wte_note = _resolve_wte(role, request)
     area = Area(request.area)
     monthly_actual: Fraction | None = None
     if request.actual_annual_cost is not None and request.actual_monthly_cost is not None:
@@ -366,7 +376,7 @@ def claim(tables: RateTables, request: ClaimRequest) -> ClaimResult:
     for row, start, end, months in periods:
         annual = row.amount(area)
         assert annual is not None
-        cap = round_money(Fraction(annual) * Fraction(wte) * months / 12)
+        cap = round_money(Fraction(annual) * wte * months / 12)
         actual = (
             round_money(monthly_actual * Fraction(row.reimbursement_share) * months)
             if monthly_actual is not None
@@ -381,7 +391,7 @@ def claim(tables: RateTables, request: ClaimRequest) -> ClaimResult:
                 financial_year=row.financial_year,
                 band=row.band,
                 annual_rate=annual.quantize(PENNY),
-                monthly_cap=round_money(Fraction(annual) * Fraction(wte) / 12),
+                monthly_cap=round_money(Fraction(annual) * wte / 12),
                 cap=cap,
                 actual=actual,
                 claim=cap if actual is None else min(cap, actual),
@@ -422,7 +432,7 @@ def claim(tables: RateTables, request: ClaimRequest) -> ClaimResult:
             role_name=role.name,
             start=request.start,
             end=request.end,
-            wte=wte,
+            wte=wte_shown,
             hours_per_week=request.hours_per_week,
             sessions_per_week=request.sessions_per_week,
             area=area,
@@ -633,8 +643,8 @@ def headroom(
     incomplete_notes: list[str] = []
     for post in posts:
         role = tables.roles.resolve(post.role)
-        wte = Decimal(post.wte)
-        _check_wte(wte)
+        wte = _finite(post.wte)
+        _check_wte(Fraction(wte))
         area = Area(post.area)
         start, end = _post_window(post, fy)
         start, added_note = _from_role_start(role, start, end)

@@ -496,3 +496,13 @@ def test_every_error_is_an_assistant_error() -> None:
         AmbiguousBand,
     ):
         assert issubclass(error, CalculatorError) and issubclass(error, AssistantError)
+
+
+def test_hours_are_converted_exactly(tables: RateTables) -> None:
+    rate = table_rate("pharmacy_technician", date(2025, 6, 1))
+    result = claim(
+        tables,
+        ClaimRequest(role="PT", start=date(2025, 4, 1), end=date(2026, 3, 31), hours_per_week=Decimal(20)),
+    )
+    assert result.result.claim == pennies(Fraction(rate) * Fraction(20) / Fraction("37.5"))
+    assert result.inputs.wte == Decimal("0.5333")
