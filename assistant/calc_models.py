@@ -127,6 +127,8 @@ class ClaimSegment(BaseModel):
     months: Decimal = Field(description="Whole months plus days / days in the month for part months (4 dp).")
     financial_year: str
     band: str
+    rate_effective_from: date = Field(description="The rate-table row's period (identifies the row).")
+    rate_effective_to: date
     annual_rate: Money
     monthly_cap: Money = Field(description="Annual maximum / 12 x WTE, to the penny (for display).")
     cap: Money

@@ -390,6 +390,8 @@ def claim(tables: RateTables, request: ClaimRequest) -> ClaimResult:
                 months=_months_text(months),
                 financial_year=row.financial_year,
                 band=row.band,
+                rate_effective_from=row.effective_from,
+                rate_effective_to=row.effective_to,
                 annual_rate=annual.quantize(PENNY),
                 monthly_cap=round_money(Fraction(annual) * wte / 12),
                 cap=cap,

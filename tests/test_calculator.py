@@ -506,3 +506,14 @@ def test_hours_are_converted_exactly(tables: RateTables) -> None:
     )
     assert result.result.claim == pennies(Fraction(rate) * Fraction(20) / Fraction("37.5"))
     assert result.inputs.wte == Decimal("0.5333")
+
+
+def test_claim_segments_identify_their_rate_row(tables: RateTables) -> None:
+    result = claim(tables, ClaimRequest(role="CC", start=date(2023, 5, 10), end=date(2023, 8, 20), wte=1))
+    for segment in result.breakdown:
+        (row,) = [
+            r for r in RATE_ROWS
+            if r["role_id"] == "care_coordinator" and r["effective_from"] == segment.rate_effective_from.isoformat()
+        ]  # fmt: skip
+        assert row["effective_to"] == segment.rate_effective_to.isoformat()
+        assert Decimal(row["national"]) == segment.annual_rate and row["source_url"] == segment.source_url
