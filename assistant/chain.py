@@ -13,6 +13,7 @@ import re
 import time
 import unicodedata
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -204,10 +205,24 @@ class Assistant:
             return booking_draft
 
         if state.pending and state.pending.get("kind") == "calculation":
-            merged = slots.merged_over(QuerySlots.model_validate(state.pending["slots"]))
-            draft = self._calculation(text, merged, state, operation=state.pending.get("operation"))
-            if draft is not None:
-                return draft
+            if state.pending.get("missing") == "area" and (
+                area := re.search(r"\b(inner|outer)\b", text, re.I)
+            ):
+                slots.area = "inner_london" if area.group(1).lower() == "inner" else "outer_london"
+            if state.pending.get("missing") == "wte" and (bare := re.fullmatch(r"\s*(\d*\.?\d+)\s*", text)):
+                value = Decimal(bare.group(1))
+                if 0 < value <= 1:
+                    slots.wte = value
+                elif value <= 60:
+                    slots.hours_per_week = value
+            if slots.stated() - {"financial_years"}:
+                pending = QuerySlots.model_validate(state.pending["slots"])
+                draft = self._calculation(
+                    text, slots.merged_over(pending), state, operation=state.pending.get("operation")
+                )
+                if draft is not None:
+                    return draft
+            state.pending = None
 
         query_text = self._expanded_query(text, slots, previous if follow_up else None)
         vector = self.encode(query_text)
@@ -221,17 +236,19 @@ class Assistant:
         if (
             follow_up
             and state.last_operation
-            and (slots.stated() - {"financial_years"})
-            and intent
-            in (
-                Intent.FAQ,
-                Intent.CALCULATION,
-                Intent.OUT_OF_SCOPE,
-            )
+            and intent in (Intent.FAQ, Intent.CALCULATION, Intent.OUT_OF_SCOPE)
         ):
-            draft = self._calculation(text, merged, state, operation=state.last_operation)
-            if draft is not None:
-                return draft
+            from assistant.calc_dialogue import decide
+
+            # A follow-up that asks for its own calculation runs that one; otherwise it repeats the
+            # previous calculation with what it changed ("And in inner London?", "What about 0.5 WTE?").
+            own = decide(text, slots) or decide(text, slots, lookup_only=True)
+            if own is None and (slots.stated() - {"financial_years"}):
+                own = state.last_operation
+            if own is not None:
+                draft = self._calculation(text, merged, state, operation=own)
+                if draft is not None:
+                    return draft
 
         state.pending = None
         if decision.reason == "instruction-override rule":

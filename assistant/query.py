@@ -225,6 +225,11 @@ def _read_money(text: str, slots: QuerySlots) -> None:
             amount = _money(match.group(1))
             if amount is not None and amount >= 100:
                 setattr(slots, attribute, amount)
+    if slots.budget is None and re.search(r"\b(afford|budget|fund(?:s|ing)? how many|pay for)\b", text, re.I):
+        amounts = [_money(m.group(0)) for m in re.finditer(_AMOUNT, text)]
+        amounts = [a for a in amounts if a is not None and a >= 1000 and a not in (slots.salary,)]
+        if amounts:
+            slots.budget = amounts[0]
     if slots.actual_annual_cost is not None and re.search(r"\b(a|per) month\b|monthly", text, re.I):
         slots.actual_monthly_cost, slots.actual_annual_cost = slots.actual_annual_cost, None
     if match := _POPULATION.search(text):
