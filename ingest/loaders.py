@@ -454,7 +454,14 @@ def load_pdf(path: Path) -> LoadedDocument:
             raise IngestError(
                 f"{path}: the PDF is password-protected; save an unprotected copy to ingest it."
             )
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages: list[str] = []
+        warnings: list[str] = []
+        for number, page in enumerate(reader.pages, start=1):
+            try:
+                pages.append(page.extract_text() or "")
+            except Exception as exc:  # one damaged page should not lose the whole document
+                pages.append("")
+                warnings.append(f"{path}: page {number} could not be read ({type(exc).__name__}); skipped.")
         info_title = clean(str((reader.metadata or {}).get("/Title", "") or ""))
         outline = _pdf_outline(reader)
     except IngestError:
@@ -480,7 +487,7 @@ def load_pdf(path: Path) -> LoadedDocument:
     if not builder.blocks:
         raise IngestError(f"{path}: the PDF has no extractable text (a scan? run OCR on it first).")
     title = info_title if len(info_title) > 3 and not info_title.lower().startswith("microsoft") else None
-    return _document(path, builder, title=title)
+    return _document(path, builder, title=title, warnings=warnings)
 
 
 # DOCX ----------------------------------------------------------------------------------------

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import free_port
+from conftest import TEST_TODAY, free_port
 from typer import Typer
 from typer.testing import CliRunner
 
 from assistant.embeddings import get_embeddings
 from assistant.models import IndexUnavailable
-from assistant.settings import Settings
+from assistant.settings import BUNDLED_CORPUS, Settings
 from assistant.store import all_chunks, get_client, get_collection
 from ingest.cli import ingest_command
 from ingest.pipeline import ingest_paths
@@ -119,7 +119,8 @@ def test_ingest_and_query_through_a_chroma_server(
     chroma_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ARRS_CHROMA_URL", chroma_server)
-    cfg = Settings(data_dir=tmp_path / "data", corpus_dir=tmp_path / "corpus", _env_file=None)
+    # the bundled corpus folder only supplies the intent examples and role catalogue for `ask`
+    cfg = Settings(data_dir=tmp_path / "data", corpus_dir=BUNDLED_CORPUS, today=TEST_TODAY, _env_file=None)
     assert cfg.chroma_url == chroma_server
 
     paths = [FIXTURES / "guide.md", FIXTURES / "page.html", FIXTURES / "notes.md"]
@@ -144,3 +145,14 @@ def test_ingest_and_query_through_a_chroma_server(
         query_embeddings=[vector], n_results=5, where={"source_type": "guidance"}, include=["metadatas"]
     )
     assert {meta["doc_id"] for meta in guidance_only["metadatas"][0]} == {"test-pharmacy-guide"}
+
+    # ask: the assistant answers from the server's index and cites the fixture passage
+    from assistant.chain import Assistant
+
+    answer = Assistant.from_settings(cfg).ask("Since when are clinical pharmacists reimbursable under ARRS?")
+    assert answer.grounded
+    assert answer.citations, answer.answer
+    cited = answer.citations[0]
+    assert cited.doc_id == "test-pharmacy-guide"
+    assert cited.quote in chunks[result["ids"][0][0]].text
+    assert cited.url == best.metadata.url_at(best.text.index(cited.quote))
