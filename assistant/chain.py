@@ -8,6 +8,7 @@ clinical, greeting, off-topic) -> compose with citations -> remember the turn.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 import time
@@ -23,6 +24,7 @@ from assistant.compose import CitationBook, TermWeights, render, select
 from assistant.db import create_schema, make_engine
 from assistant.embeddings import get_embeddings
 from assistant.intents import IntentClassifier, IntentDecision
+from assistant.llm import LLMWriter, guard, make_chat_model
 from assistant.memory import SessionState, SessionStore, valid_session_id
 from assistant.models import Answer, Citation, IndexUnavailable, Intent, InvalidQuestion
 from assistant.query import QuerySlots, parse
@@ -31,7 +33,7 @@ from assistant.roles import RoleCatalogue
 from assistant.sentences import SentenceBank
 from assistant.settings import Settings
 from assistant.store import all_chunks, get_collection
-from assistant.text import content_terms
+from assistant.text import SYNONYM_FORMS, canonical, content_terms
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +100,9 @@ class Assistant:
         self.sessions = sessions
         self.engine = engine
         self.weights = TermWeights(dict(index.bm25.idf) if index.bm25 else {}, index.vocabulary)
+        self._long_vocabulary = sorted(
+            term for term in index.vocabulary | set(SYNONYM_FORMS) if term.isalpha() and len(term) >= 5
+        )
         self.sentences = SentenceBank.build(
             index.chunks, embeddings.encode, settings.data_dir / "cache", model_key=str(embeddings.path)
         )
@@ -107,7 +112,8 @@ class Assistant:
 
     # Construction ------------------------------------------------------------------------------
     @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> Assistant:
+    def from_settings(cls, settings: Settings | None = None, chat_model=None) -> Assistant:
+        """Build everything from settings; ``chat_model`` overrides the configured LLM (tests)."""
         settings = settings or Settings()
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         collection = get_collection(settings)
@@ -122,7 +128,7 @@ class Assistant:
         )
         engine = make_engine(settings.resolved_database_url)
         create_schema(engine)
-        return cls(
+        assistant = cls(
             settings,
             index=HybridIndex(collection, chunks),
             embeddings=embeddings,
@@ -131,6 +137,13 @@ class Assistant:
             sessions=SessionStore(engine),
             engine=engine,
         )
+        model = chat_model if chat_model is not None else make_chat_model(settings)
+        if model is not None:
+            from assistant.calc_dialogue import tables_for
+            from assistant.calc_tool import make_calculator_tools
+
+            assistant._llm = LLMWriter(model, make_calculator_tools(tables_for(assistant)))
+        return assistant
 
     # Public API --------------------------------------------------------------------------------
     def ask(self, question: str, session_id: str | None = None, channel: str = "api") -> Answer:
@@ -141,6 +154,8 @@ class Assistant:
         state, _ = self.sessions.load(session_id)
         started = time.perf_counter()
         draft = self._respond(text, state, session_id)
+        if self._llm is not None and draft.grounded and draft.citations:
+            self._reword(text, draft)
         turn = self.sessions.save_turn(
             session_id,
             state,
@@ -164,6 +179,24 @@ class Assistant:
         )
         self._observe(answer, draft, channel, time.perf_counter() - started, text)
         return answer
+
+    def _reword(self, question: str, draft: Draft) -> None:
+        """Let the LLM write the answer from the same evidence; keep it only if the guard passes."""
+        body, _, note = draft.text.rpartition("\n\nFinancial year:")
+        if not body:
+            body, note = draft.text, ""
+        written = self._llm.write(question, draft.citations, draft.calculation)
+        if written is None:
+            return
+        text, tool_results = written
+        calculation = draft.calculation or {}
+        if tool_results:
+            calculation = {**calculation, "tool_results": tool_results}
+        verdict = guard(text, draft.citations, calculation or None, question)
+        if not verdict.ok:
+            log.info("LLM answer rejected: %s", "; ".join(verdict.reasons))
+            return
+        draft.text = f"{text}\n\nFinancial year:{note}" if note else text
 
     def validate(self, question: object) -> str:
         if not isinstance(question, str):
@@ -367,7 +400,12 @@ class Assistant:
         top_dense = max((hit.dense_similarity or 0.0 for hit in hits), default=0.0)
         state.last_question = text
         state.slots = slots.model_dump(mode="json")
-        if not selection.evidence or selection.coverage < MIN_COVERAGE or top_dense < MIN_DENSE_SIMILARITY:
+        if (
+            not selection.evidence
+            or selection.coverage < MIN_COVERAGE
+            or top_dense < MIN_DENSE_SIMILARITY
+            or self._key_term_missing(terms, selection.missing_terms)
+        ):
             draft = self._abstain(Intent.FAQ, state, financial_year, provider=provider)
             draft.top_score = top_dense
             return draft
@@ -424,6 +462,16 @@ class Assistant:
             financial_year=financial_year,
         )
 
+    def _key_term_missing(self, terms: list[str], missing: list[str]) -> bool:
+        """The question's most specific word (say "dentist") appears nowhere in the corpus: the guidance
+        held cannot be about it, however well the other words match."""
+        unknown = [
+            term
+            for term in missing
+            if term not in self.index.vocabulary and term.isalpha() and len(term) >= 4
+        ]
+        return bool(unknown) and max(terms, key=self.weights) in unknown
+
     def _question_terms(self, text: str, slots: QuerySlots, query_text: str) -> list[str]:
         terms = content_terms(text)
         abbreviations = set()
@@ -432,7 +480,14 @@ class Assistant:
             abbreviations |= {abbr.lower() for abbr in getattr(role, "abbreviations", [])}
         terms = [term for term in terms if term not in abbreviations]
         extra = content_terms(query_text[len(text) :]) if len(query_text) > len(text) else []
-        return list(dict.fromkeys(terms + extra))
+        return list(dict.fromkeys([self._spelling(term) for term in terms] + extra))
+
+    def _spelling(self, term: str) -> str:
+        """A word the corpus never uses is read as its nearest corpus word when that is a likely typo."""
+        if term in self.index.vocabulary or not term.isalpha() or len(term) < 5:
+            return term
+        close = difflib.get_close_matches(term, self._long_vocabulary, n=1, cutoff=0.84)
+        return canonical(close[0]) if close else term
 
     # Hooks filled by the calculation and booking modules ----------------------------------------
     def _calculation(

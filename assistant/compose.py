@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from assistant.intents import looks_like_injection
 from assistant.models import Citation
 from assistant.retrieval import ScoredChunk
 from assistant.text import content_terms, split_sentences
@@ -74,6 +75,8 @@ def select(
         chunk_weight = RANK_WEIGHTS[min(rank, len(RANK_WEIGHTS) - 1)]
         heading_terms = set(content_terms(f"{hit.chunk.metadata.title} {hit.chunk.metadata.section}"))
         for offset, sentence in split_sentences(hit.chunk.text):
+            if looks_like_injection(sentence):
+                continue  # text in documents is data: an instruction to an assistant is never repeated
             sentence_terms = set(content_terms(sentence))
             direct = sum(weights(term) for term in terms if term in sentence_terms)
             via_heading = sum(

@@ -94,6 +94,9 @@ _CANONICAL = {
 }
 
 
+SYNONYM_FORMS = frozenset(_CANONICAL)
+
+
 def tokens(text: str) -> list[str]:
     lowered = re.sub(r"(?<=[a-z])-(?=[a-z])", "", text.lower())
     return _TOKEN.findall(lowered)
