@@ -290,6 +290,13 @@ class Assistant:
         if _PRONOUN_ONLY.search(text) and not merged.role_ids and not state.last_question:
             state.last_intent = Intent.FAQ.value
             return Draft(messages.WHICH_ROLE, Intent.FAQ, grounded=False)
+        provider = is_provider_question(text)
+        if (
+            provider
+            and intent in (Intent.GREETING, Intent.OUT_OF_SCOPE, Intent.CALCULATION, Intent.FAQ)
+            and not (intent is Intent.GREETING and decision.reason == "greeting rule")
+        ):
+            return self._faq(text, query_text, vector, merged, state, decision, provider=True)
         if intent is Intent.GREETING:
             return self._greeting(text, state)
         if intent is Intent.CLINICAL:
@@ -308,7 +315,7 @@ class Assistant:
             draft = self._role_list(text, slots, state)
             if draft is not None:
                 return draft
-        return self._faq(text, query_text, vector, merged, state, decision)
+        return self._faq(text, query_text, vector, merged, state, decision, provider=False)
 
     def _find_roles(self, text: str) -> list[str]:
         return [role.id for role in self.roles.find_in_text(text)]
@@ -372,11 +379,12 @@ class Assistant:
         slots: QuerySlots,
         state: SessionState,
         decision: IntentDecision,
+        *,
+        provider: bool,
     ) -> Draft:
         today = self.settings.current_date()
         named_year = slots.financial_year
         financial_year = named_year or years.of_date(today)
-        provider = (bool(_PROVIDER.search(text)) and not slots.role_ids) or _about_provider_only(text)
         if decision.intent is Intent.OUT_OF_SCOPE and not provider:
             return self._abstain(Intent.OUT_OF_SCOPE, state, None)
         source_types = ["provider"] if provider else ["guidance", "user", "rates"]
@@ -405,8 +413,9 @@ class Assistant:
             or selection.coverage < MIN_COVERAGE
             or top_dense < MIN_DENSE_SIMILARITY
             or self._key_term_missing(terms, selection.missing_terms)
+            or (provider and max(terms, key=self.weights, default="") in selection.missing_terms)
         ):
-            draft = self._abstain(Intent.FAQ, state, financial_year, provider=provider)
+            draft = self._abstain(Intent.FAQ, state, None if provider else financial_year, provider=provider)
             draft.top_score = top_dense
             return draft
         book = CitationBook()
@@ -542,6 +551,11 @@ def _first_sentence_starting(chunks, names: list[str]):
             if pattern.match(sentence):
                 return chunk, offset, sentence
     return None
+
+
+def is_provider_question(text: str) -> bool:
+    """Asked of the provider itself ("your pharmacists", "when are you open", "the consultation")."""
+    return bool(_PROVIDER.search(text)) or _about_provider_only(text)
 
 
 def _about_provider_only(text: str) -> bool:

@@ -245,8 +245,9 @@ def _front_matter(path: Path, raw: str) -> FrontMatter:
         raise IngestError(f"{path}: invalid front matter ({problems}).") from exc
 
 
-def load_markdown(path: Path) -> LoadedDocument:
-    tokens = _markdown_parser().parse(_read_text(path))
+def load_markdown(path: Path, text: str | None = None) -> LoadedDocument:
+    """A corpus Markdown file; ``text`` stands in for the file's content when it is generated."""
+    tokens = _markdown_parser().parse(_read_text(path) if text is None else text)
     footnotes = _footnote_urls(tokens)
     builder = _Builder()
     missing: list[str] = []
@@ -549,6 +550,21 @@ _LOADERS = {
 }
 
 
+def load_provider_profile(path: Path) -> LoadedDocument:
+    """The provider profile (YAML) as the corpus document generated from it, so answers about office
+    hours or services always follow the one file the provider edits."""
+    from assistant.models import AssistantError as _AssistantError
+    from assistant.provider import load_profile, render_profile_markdown
+
+    try:
+        markdown = render_profile_markdown(load_profile(path))
+    except _AssistantError as exc:
+        raise IngestError(str(exc)) from exc
+    except (ValueError, OSError) as exc:
+        raise IngestError(f"{path}: not a valid provider profile ({exc}).") from exc
+    return load_markdown(path, text=markdown)
+
+
 def load_file(path: Path, default_source_type: SourceType = SourceType.USER) -> LoadedDocument:
     """Load one supported file; ``IngestError`` (naming the file) for anything that cannot be read.
 
@@ -560,6 +576,12 @@ def load_file(path: Path, default_source_type: SourceType = SourceType.USER) -> 
     if not path.is_file():
         raise IngestError(f"{path}: not a regular file.")
     loader = _LOADERS.get(path.suffix.lower())
+    if (
+        loader is None
+        and path.suffix.lower() in {".yaml", ".yml"}
+        and default_source_type == SourceType.PROVIDER
+    ):
+        loader = load_provider_profile
     if loader is None:
         hint = " (old Word format: save it as .docx)" if path.suffix.lower() == ".doc" else ""
         raise IngestError(

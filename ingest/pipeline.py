@@ -83,15 +83,18 @@ def bundled_dirs(settings: Settings) -> list[Path]:
             f"Bundled corpus folder not found: {guidance}. Check ARRS_CORPUS_DIR, or pass the files "
             "or folders to ingest."
         )
-    provider = settings.corpus_dir / "provider"
-    return [guidance, provider] if provider.is_dir() else [guidance]
+    profile = settings.resolved_provider_profile
+    return [guidance, profile] if profile.is_file() else [guidance]
 
 
 def _types_for(settings: Settings, path: Path) -> tuple[SourceType, SourceType | None]:
     """(default, forced) source type by location: provider files are always 'provider'."""
     resolved = path.resolve()
     corpus = settings.corpus_dir.resolve()
-    if resolved.is_relative_to(corpus / "provider"):
+    if (
+        resolved.is_relative_to(corpus / "provider")
+        or resolved == settings.resolved_provider_profile.resolve()
+    ):
         return SourceType.PROVIDER, SourceType.PROVIDER
     if resolved.is_relative_to(corpus):
         return SourceType.GUIDANCE, None
