@@ -30,7 +30,7 @@ _CLINICAL_NOT = re.compile(
     re.I,
 )
 _BOOKING = re.compile(
-    r"\b(book(?:ing)?|consultation|call (?:me )?back|callback|speak to (?:someone|a person|an adviser|a human|your)|"
+    r"\b(book(?:ing)?|consultation|(?:call|ring|phone) (?:me |us )?back|callback|give (?:me|us) a (?:call|ring)|speak to (?:someone|a person|an adviser|a human|your)|"
     r"talk to (?:someone|a person|an adviser|a human|your)|arrange (?:a )?(?:call|meeting|chat)|"
     r"get in touch|contact (?:you|your team|someone)|schedule (?:a )?(?:call|meeting|consultation)|"
     r"can (?:you|your team) help us)\b",
