@@ -13,7 +13,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from assistant.settings import BUNDLED_CORPUS, Settings  # noqa: E402
+from assistant.settings import BUNDLED_CORPUS, Settings
 
 # A fixed "today" so answers that default to the current financial year are reproducible.
 TEST_TODAY = date(2026, 11, 21)
@@ -67,3 +67,56 @@ def assistant(assistant_settings: Settings):
     from assistant.chain import Assistant
 
     return Assistant.from_settings(assistant_settings)
+
+
+GUIDE_TEMPLATE = """---
+id: {doc_id}
+title: "{title}"
+publisher: "Test corpus"
+source_type: guidance
+financial_years: ["2024/25", "2025/26"]
+last_reviewed: 2026-11-21
+sources:
+  - https://example.org/{doc_id}
+---
+
+# {title}
+
+{body}
+
+[^src]: https://example.org/{doc_id} "Test: {title}"
+"""
+
+
+@pytest.fixture
+def small_corpus(tmp_path: Path):
+    """Build a small corpus (the bundled roles, rates, intents and profile, plus the guidance given)
+    and return Settings over it, ingested. Fast: a handful of chunks instead of the whole corpus."""
+    import shutil
+
+    from ingest.pipeline import ingest_paths
+
+    def build(documents: dict[str, tuple[str, str]], profile_text: str | None = None) -> Settings:
+        corpus = tmp_path / "corpus"
+        (corpus / "guidance").mkdir(parents=True)
+        for name in ("roles.yaml", "intents.yaml"):
+            shutil.copy(BUNDLED_CORPUS / name, corpus / name)
+        shutil.copytree(BUNDLED_CORPUS / "rates", corpus / "rates")
+        (corpus / "provider").mkdir()
+        profile = (BUNDLED_CORPUS / "provider" / "profile.yaml").read_text(encoding="utf-8")
+        (corpus / "provider" / "profile.yaml").write_text(profile_text or profile, encoding="utf-8")
+        for doc_id, (title, body) in documents.items():
+            text = GUIDE_TEMPLATE.format(doc_id=doc_id, title=title, body=body)
+            (corpus / "guidance" / f"{doc_id}.md").write_text(text, encoding="utf-8")
+        settings = Settings(
+            data_dir=tmp_path / "data",
+            corpus_dir=corpus,
+            database_url=f"sqlite:///{tmp_path / 'state.db'}",
+            today=TEST_TODAY,
+            _env_file=None,
+        )
+        report = ingest_paths(settings, progress=False)
+        assert report.ok, report.errors
+        return settings
+
+    return build
