@@ -38,3 +38,15 @@ def ingest_command(
     typer.echo(report.summary())
     if report.errors:
         raise typer.Exit(1)
+    _warm(console)
+
+
+def _warm(console: Console) -> None:
+    """Build the answer-time caches (sentence and intent vectors) now, so the first question is fast."""
+    from assistant.chain import Assistant
+
+    with console.status("Preparing answer caches"):
+        try:
+            Assistant.from_settings(Settings())
+        except AssistantError as exc:
+            console.print(f"[yellow]Warning:[/yellow] caches not prepared: {escape(str(exc))}")
