@@ -52,6 +52,7 @@ from assistant.models import Answer, AssistantError, IndexUnavailable, InvalidQu
 from assistant.rates import Area, RateTables
 from assistant.roles import RoleCatalogue
 from assistant.settings import Settings
+from slack_app import mount_slack
 
 log = logging.getLogger("arrs.http")
 
@@ -839,6 +840,7 @@ def create_app(settings: Settings | None = None, assistant: Any | None = None) -
     _add_core_routes(app, settings, state)
     _add_calculator_routes(app, state)
     _add_web_routes(app, settings)
+    mount_slack(app, lambda: state.assistant, settings)  # POST /slack/events when Slack is configured
     return app
 
 
