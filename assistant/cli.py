@@ -115,6 +115,18 @@ def serve(
     uvicorn.run(create_app(), host=host, port=port, log_config=None)
 
 
+@app.command()
+def slack() -> None:
+    """Run the Slack app in Socket Mode (needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN)."""
+    from assistant.models import AssistantError
+    from slack_app import SlackNotConfigured, run_socket_mode
+
+    try:
+        run_socket_mode()
+    except (SlackNotConfigured, AssistantError) as exc:
+        _fail(str(exc))
+
+
 def _mount_optional() -> None:
     """Sub-commands that live in their own modules."""
     from ingest.cli import ingest_command
