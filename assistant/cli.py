@@ -143,6 +143,29 @@ def _mount_optional() -> None:
 _mount_optional()
 
 
+def _mount_evals() -> None:
+    """`arrs eval` and `arrs bench` live in evals/cli.py (heavy imports happen inside them)."""
+    try:
+        from evals.cli import bench_command, eval_command
+    except ImportError:  # pragma: no cover - an install without the evals package
+        return
+    app.command("eval")(eval_command)
+    app.command("bench")(bench_command)
+
+
+_mount_evals()
+
+
+def _mount_report() -> None:
+    """`arrs report` lives in assistant/cli_report.py."""
+    from assistant.cli_report import report_command
+
+    app.command("report")(report_command)
+
+
+_mount_report()
+
+
 def main() -> None:  # pragma: no cover
     app()
 

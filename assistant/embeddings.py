@@ -66,6 +66,7 @@ class LocalEmbeddings(Embeddings):
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()  # our own progress bar is the one to watch
+        _torch().set_num_threads(1)
         return SentenceTransformer(str(self.path), device="cpu")
 
     def token_counter(self) -> tuple[Callable[[str], int], int] | None:
@@ -92,10 +93,27 @@ class LocalEmbeddings(Embeddings):
         return int(self.model.get_embedding_dimension())
 
     def encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
-        """Normalised float32 vectors, one row per text (an empty list gives shape (0, dim))."""
+        """Normalised float32 vectors, one row per text (an empty list gives shape (0, dim)).
+
+        Threads: a short query runs on one thread (with two, OpenMP's spin-waiting makes a 10 ms
+        query take hundreds of ms as soon as the cores are shared, e.g. by concurrent requests);
+        a large batch (ingest, cache building) uses every core, then goes back to one.
+        """
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.model.encode(
+        model = self.model
+        if len(texts) >= BATCH_FOR_ALL_CORES:
+            with self._lock:
+                torch = _torch()
+                torch.set_num_threads(os.cpu_count() or 1)
+                try:
+                    return self._run(model, texts, batch_size)
+                finally:
+                    torch.set_num_threads(1)
+        return self._run(model, texts, batch_size)
+
+    def _run(self, model: Any, texts: list[str], batch_size: int | None) -> np.ndarray:
+        vectors = model.encode(
             list(texts),
             batch_size=batch_size or self.batch_size,
             normalize_embeddings=True,
@@ -109,6 +127,15 @@ class LocalEmbeddings(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self.encode([text])[0].tolist()
+
+
+BATCH_FOR_ALL_CORES = 16
+
+
+def _torch() -> Any:
+    import torch
+
+    return torch
 
 
 @cache
