@@ -28,7 +28,7 @@ RATE_TABLE_ID = "rate-table"
 RATE_TABLE_TITLE = "Maximum reimbursable amounts (rate table)"
 _RATE_WORDS = re.compile(
     r"\b(max(?:imum)?s?|rates?|how much|amounts?|worth|figures?|reimburs\w* (?:amount|rate|up to)|"
-    r"can (?:we|i|a pcn) (?:claim|get|reclaim)|paid up to|£)",
+    r"how much (?:can|could|do|does|will) (?:we|i|a pcn|you) (?:claim|get|reclaim)|paid up to|£)",
     re.I,
 )
 _NOT_RATE = re.compile(

@@ -33,7 +33,7 @@ from assistant.roles import RoleCatalogue
 from assistant.sentences import SentenceBank
 from assistant.settings import Settings
 from assistant.store import all_chunks, get_collection
-from assistant.text import SYNONYM_FORMS, canonical, content_terms
+from assistant.text import SYNONYM_FORMS, canonical, content_terms, word_pairs
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,13 @@ _FOLLOW_UP = re.compile(
     r"\b(they|them|their|it|its|this role|that role|these roles|those roles|the role|same role)\b",
     re.I,
 )
+_DEFINITION = re.compile(
+    r"^\s*(?:what(?:'?s| is| are| does)|define|explain|tell me about)\s+(?:the\s+)?"
+    r"(?:arrs|additional roles? reimbursement scheme|additional roles scheme)\b"
+    r"(?:\s+(?:mean|stand for|about|for))?\s*\??\s*$",
+    re.I,
+)
+DEFINITION_QUERY = "What the Additional Roles Reimbursement Scheme (ARRS) is, and who can claim it"
 _PRONOUN_ONLY = re.compile(r"\b(they|them|their|this role|that role|these roles|those roles)\b", re.I)
 _PROVIDER = re.compile(
     r"\b(your|yours)\b|\bdo you (?:offer|provide|have|do|work|charge|cover|supply|employ)\b|"
@@ -64,6 +71,9 @@ _DOMAIN = re.compile(
 # Coverage of the question's weighted terms by the chosen sentences below which we abstain.
 MIN_COVERAGE = 0.34
 MIN_DENSE_SIMILARITY = 0.28
+# Sentences are chosen from this many fused passages: a passage that only BM25 ranks highly (rare,
+# exact words such as "maternity leave") still gets its sentences considered.
+SELECTION_DEPTH = 8
 
 
 @dataclass
@@ -109,6 +119,7 @@ class Assistant:
         self._calculator = None
         self._booking = None
         self._llm = None
+        self.observers: list = []
 
     # Construction ------------------------------------------------------------------------------
     @classmethod
@@ -383,6 +394,9 @@ class Assistant:
         provider: bool,
     ) -> Draft:
         today = self.settings.current_date()
+        definition = bool(_DEFINITION.match(text))
+        if definition:
+            query_text, vector = DEFINITION_QUERY, self.encode(DEFINITION_QUERY)
         named_year = slots.financial_year
         financial_year = named_year or years.of_date(today)
         if decision.intent is Intent.OUT_OF_SCOPE and not provider:
@@ -391,12 +405,14 @@ class Assistant:
         hits = self.index.search(
             query_text,
             vector,
-            k=self.settings.top_k,
+            k=max(self.settings.top_k, SELECTION_DEPTH),
             candidates=self.settings.retrieval_candidates,
             years=slots.financial_years,
             source_types=source_types,
         )
-        terms = self._question_terms(text, slots, query_text)
+        terms = (
+            content_terms(DEFINITION_QUERY) if definition else self._question_terms(text, slots, query_text)
+        )
         selection = select(
             terms,
             hits,
@@ -404,6 +420,8 @@ class Assistant:
             asked_years=slots.financial_years,
             boost_terms=terms,
             meaning=lambda chunk_id, offset: self.sentences.similarity(chunk_id, offset, vector),
+            recent_year=None if (named_year or definition) else financial_year,
+            question_phrases=word_pairs(text),
         )
         top_dense = max((hit.dense_similarity or 0.0 for hit in hits), default=0.0)
         state.last_question = text

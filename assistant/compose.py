@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from assistant.intents import looks_like_injection
 from assistant.models import Citation
 from assistant.retrieval import ScoredChunk
-from assistant.text import content_terms, split_sentences
+from assistant.text import content_terms, split_sentences, word_pairs
 
 MAX_SENTENCES = 4
 # How much a sentence's chunk rank counts: the best chunk is usually about exactly the question.
@@ -63,6 +63,8 @@ def select(
     max_sentences: int = MAX_SENTENCES,
     boost_terms: Sequence[str] = (),
     meaning: Callable[[str, int], float | None] | None = None,
+    recent_year: str | None = None,
+    question_phrases: set[str] | None = None,
 ) -> Selection:
     """Score every sentence of the top chunks against the question and keep the best few."""
     terms = list(dict.fromkeys(question_terms))
@@ -70,6 +72,7 @@ def select(
     if not hits:
         return Selection([], 0.0, 0.0, terms)
     boosts = set(boost_terms)
+    phrases = question_phrases or set()
     candidates: list[Evidence] = []
     for rank, hit in enumerate(hits):
         chunk_weight = RANK_WEIGHTS[min(rank, len(RANK_WEIGHTS) - 1)]
@@ -90,6 +93,10 @@ def select(
                 score = 0.4 * overlap + 0.35 * max(similarity, 0.0) + 0.25 * chunk_weight
             if boosts and boosts & sentence_terms:
                 score += 0.05
+            if phrases:
+                score += min(0.2, 0.1 * len(phrases & word_pairs(sentence)))
+            if recent_year and not asked_years:
+                score += _recency_bonus(_years_in(sentence), recent_year)
             if asked_years:
                 named = _years_in(sentence)
                 if any(year in named for year in asked_years):
@@ -131,6 +138,17 @@ def select(
         missing,
         max((ev.similarity for ev in chosen), default=0.0),
     )
+
+
+def _recency_bonus(named: Sequence[str], current: str) -> float:
+    """With no year asked, the rule in force now matters most: a sentence about a recent year gets a
+    small lift over one about the scheme's early years (undated sentences are neutral)."""
+    from assistant import years
+
+    if not named:
+        return 0.0
+    gap = years.start_year_of(current) - max(years.start_year_of(year) for year in named)
+    return max(0.0, 0.06 - 0.015 * max(gap, 0))
 
 
 def _similar(a: set[str], b: set[str]) -> bool:

@@ -128,8 +128,9 @@ _BUDGET = re.compile(rf"(?:budget|left|remaining|spare|underspend|pot|have|got)\
 _BUDGET_AFTER = re.compile(rf"({_AMOUNT})\s*(?:budget|left|remaining|spare|underspend|to spend)", re.I)
 _COST = re.compile(rf"(?:costs?(?: us)?|employment cost|actual cost|total cost)\D{{0,20}}?({_AMOUNT})", re.I)
 _POPULATION = re.compile(
-    r"(?:weighted (?:list |patient )?population|population|list size|weighted list|patients?)\D{0,20}?"
-    r"(\d[\d,]*(?:\.\d+)?\s?k?)\b|(\d[\d,]*(?:\.\d+)?\s?k?)\s*(?:weighted )?(?:patients|population|pop\b)",
+    r"(?<!per )(?:weighted (?:list |patient )?population|population|list size|weighted list|patients)\D{0,20}?"
+    r"(\d[\d,]*(?:\.\d+)?\s?k?)\b(?!\s*[/\-–]\s*\d)|"
+    r"(\d[\d,]*(?:\.\d+)?\s?k?)\s*(?:weighted )?(?:patients|population|pop\b)",
     re.I,
 )
 _WTE = re.compile(r"(\d*\.?\d+)\s*(?:wte|fte|whole[- ]time(?: equivalent)?|full[- ]time equivalent)\b", re.I)

@@ -21,6 +21,8 @@ from assistant.models import Chunk
 from assistant.text import content_terms
 
 RRF_K = 60
+# A query whose rarest word has a lower BM25 IDF than this gets dense retrieval only.
+MIN_USEFUL_IDF = 1.5
 Mode = Literal["hybrid", "dense", "bm25"]
 
 
@@ -73,6 +75,8 @@ class HybridIndex:
         terms = content_terms(query)
         if not terms or self.bm25 is None:
             return []
+        if max(self.bm25.idf.get(term, MIN_USEFUL_IDF) for term in terms) < MIN_USEFUL_IDF:
+            return []  # only words found nearly everywhere ("what is ARRS?"): BM25 ranks noise
         scores = self.bm25.get_scores(terms)
         types = list(source_types or [])
         if types:
@@ -114,7 +118,27 @@ class HybridIndex:
             for entry in fused.values():
                 entry.score *= year_weight(entry.chunk.metadata.years(), years)
         ranked = sorted(fused.values(), key=lambda entry: (-entry.score, entry.chunk.id))
+        if mode == "hybrid" and lexical and ranked:
+            ranked = _promote_decisive_lexical(ranked, dict(lexical), lexical[0][0])
         return ranked[:k]
+
+
+DECISIVE_LEXICAL_RATIO = 1.25
+
+
+def _promote_decisive_lexical(
+    ranked: list[ScoredChunk], lexical_scores: dict[str, float], best_lexical: str
+) -> list[ScoredChunk]:
+    """Rank fusion ignores how far ahead a BM25 hit is. When the passage with the question's rare
+    words ("maternity leave") outscores the fused leader by a clear margin on BM25, while dense search
+    prefers passages about a common word in the question ("pharmacist"), it goes first."""
+    leader = ranked[0]
+    if leader.chunk.id == best_lexical:
+        return ranked
+    if lexical_scores[best_lexical] < DECISIVE_LEXICAL_RATIO * lexical_scores.get(leader.chunk.id, 0.0):
+        return ranked
+    promoted = next(entry for entry in ranked if entry.chunk.id == best_lexical)
+    return [promoted, *(entry for entry in ranked if entry is not promoted)]
 
 
 def year_weight(chunk_years: Sequence[str], asked: Sequence[str]) -> float:

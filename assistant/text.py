@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from functools import lru_cache
 
@@ -14,11 +15,12 @@ STOPWORDS = frozenset(
     same she should so some such than that the their theirs them themselves then there these they
     this those through to too under until up very was we were what when where which while who whom
     why will with would you your yours yourself yourselves please tell know need want like get got
-    also us let lets hi hello may might must shall arrs pcn pcns scheme
+    also us let lets hi hello may might must shall
     mean means meaning happen happens happened count counts counted explain describe thing things way
-    anything something
+    anything something whats what's hows much many go goes going gets getting give gives
     """.split()
 )
+
 
 _TOKEN = re.compile(r"[a-z0-9£]+(?:[./-][a-z0-9]+)*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z£\"'(\[0-9])")
@@ -66,6 +68,15 @@ _CANONICAL = {
     "oncosts": "on-cost",
     "oncost": "on-cost",
     "additionality": "additional",
+    "maternity": "parental",
+    "paternity": "parental",
+    "adoption": "parental",
+    "sick": "sickness",
+    "budget": "fund",
+    "pot": "fund",
+    "pool": "fund",
+    "money": "fund",
+    "cash": "fund",
     "nic": "ni",
     "nics": "ni",
     "allocation": "sum",
@@ -131,3 +142,14 @@ def split_sentences(text: str) -> list[tuple[int, str]]:
             if part.strip():
                 out.append((line_start + lead + position, part.strip()))
     return out
+
+
+def word_pairs(text: str) -> set[str]:
+    """Adjacent word pairs that are not both stopwords ("top up", "maternity leave"): phrases that
+    single-word matching misses ("top up pay" is not "the top of the range")."""
+    words = tokens(text)
+    return {
+        f"{a} {b}"
+        for a, b in itertools.pairwise(words)
+        if not (a in STOPWORDS and b in STOPWORDS) and len(a) > 1 and len(b) > 1
+    }
