@@ -17,7 +17,8 @@ STOPWORDS = frozenset(
     why will with would you your yours yourself yourselves please tell know need want like get got
     also us let lets hi hello may might must shall
     mean means meaning happen happens happened count counts counted explain describe thing things way
-    anything something whats what's hows much many go goes going gets getting give gives
+    anything something whats what's hows much many go goes going gets getting give gives towards toward
+    regarding re via within upon etc
     """.split()
 )
 
@@ -106,10 +107,12 @@ _CANONICAL = {
 
 
 SYNONYM_FORMS = frozenset(_CANONICAL)
+_ON_COSTS = re.compile(r"\bon[\s-]+costs?\b")
 
 
 def tokens(text: str) -> list[str]:
-    lowered = re.sub(r"(?<=[a-z])-(?=[a-z])", "", text.lower())
+    lowered = _ON_COSTS.sub("oncosts", text.lower())
+    lowered = re.sub(r"(?<=[a-z])-(?=[a-z])", "", lowered)
     return _TOKEN.findall(lowered)
 
 
