@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import csv
 import hashlib
+import hmac
 import html
+import io
 import json
 import logging
 import math
@@ -21,12 +24,13 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Path as FastPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -37,13 +41,16 @@ from limits import RateLimitItem, parse
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pythonjsonlogger.json import JsonFormatter
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant import years
+from assistant.booking.slots import SlotUnavailable
+from assistant.booking.store import SlotTaken
+from assistant.booking.validation import BookingRequest, CallbackRequest, ValidationProblem, mask_email
 from assistant.calc_errors import CalculatorError, YearNotHeld
 from assistant.calc_models import CalcResult, ClaimRequest, PlannedPost
 from assistant.calculator import affordable_wte, claim, employment_cost, headroom, max_amount, pcn_sum
@@ -714,6 +721,22 @@ def install_error_handlers(app: FastAPI, settings: Settings) -> None:
             headers={"Retry-After": str(int(RELOAD_SECONDS))},
         )
 
+    @app.exception_handler(ValidationProblem)
+    async def _booking_field(request: Request, exc: ValidationProblem) -> JSONResponse:
+        return _error(
+            422, "invalid_request", exc.message, details=[Problem(field=exc.field, problem=exc.message)]
+        )
+
+    @app.exception_handler(SlotTaken)
+    async def _taken(request: Request, exc: SlotTaken) -> JSONResponse:
+        return _error(409, "slot_taken", str(exc))
+
+    @app.exception_handler(SlotUnavailable)
+    async def _unavailable(request: Request, exc: SlotUnavailable) -> JSONResponse:
+        return _error(
+            422, "slot_unavailable", str(exc), details=[Problem(field="slot_start", problem=str(exc))]
+        )
+
     @app.exception_handler(CalculatorError)
     async def _calculator(request: Request, exc: CalculatorError) -> JSONResponse:
         return _error(422, "cannot_calculate", str(exc))
@@ -839,6 +862,7 @@ def create_app(settings: Settings | None = None, assistant: Any | None = None) -
 
     _add_core_routes(app, settings, state)
     _add_calculator_routes(app, state)
+    _add_booking_routes(app, settings, state)
     _add_web_routes(app, settings)
     mount_slack(app, lambda: state.assistant, settings)  # POST /slack/events when Slack is configured
     return app
@@ -955,6 +979,196 @@ def _add_calculator_routes(app: FastAPI, state: Runtime) -> None:
     ) -> list[dict[str, Any]]:
         """Maximum reimbursable amounts held, per row with its status and source (as `arrs rates --json`)."""
         return rate_rows(state.tables, role, year)
+
+
+class SlotOut(BaseModel):
+    start: str = Field(description="ISO 8601 with the office's UTC offset, e.g. 2026-11-24T10:30:00+00:00.")
+    end: str
+
+
+class BookingOut(BaseModel):
+    """What the person who booked gets back (contact details masked; no internal lead scoring)."""
+
+    id: str
+    slot_start: str = Field(description="ISO 8601 with the office's UTC offset.")
+    slot_end: str
+    name: str
+    organisation: str
+    email: str
+    status: str
+    invite_url: str
+
+
+class CallbackOut(BaseModel):
+    id: str
+    status: str = "received"
+
+
+class ErasureOut(BaseModel):
+    deleted: dict[str, int]
+
+
+BOOKING_ID = r"^[0-9a-fA-F\-]{8,64}$"
+CSV_FIELDS = [
+    "id", "slot_start", "slot_end", "name", "email", "phone", "organisation", "ods_code", "interest",
+    "notes", "priority", "priority_reasons", "summary", "created_at", "status", "session_id",
+]  # fmt: skip
+
+
+def _booking_service(assistant: Any) -> Any:
+    """The Assistant's one booking service (with the Slack lead notifier when attached)."""
+    from assistant.booking_dialogue import service
+
+    return service(assistant)
+
+
+def _csv_cell(value: Any) -> str:
+    """Text as a spreadsheet will not run it: a leading = + - @ would start a formula."""
+    if value is None:
+        return ""
+    text = "; ".join(map(str, value)) if isinstance(value, list) else str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def bookings_csv(rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_FIELDS)
+    for row in rows:
+        writer.writerow([_csv_cell(row.get(field)) for field in CSV_FIELDS])
+    return buffer.getvalue()
+
+
+def _add_booking_routes(app: FastAPI, settings: Settings, state: Runtime) -> None:
+    def tz_of(service: Any) -> Any:
+        return service.profile.office_hours.tz
+
+    def invite_url(request: Request, booking_id: str) -> str:
+        return f"{_public_origin(request, settings) or ''}/api/bookings/{booking_id}.ics"
+
+    def transcript(assistant: Any, session_id: str | None) -> list[str]:
+        if not session_id:
+            return []
+        session, _ = assistant.sessions.load(session_id)
+        return list(session.transcript)
+
+    @app.get("/api/slots", response_model=list[SlotOut], tags=["booking"])
+    async def slots(
+        assistant: Any = Depends(ready_assistant),
+        start: Annotated[
+            date | None, Query(alias="from", description="First day, YYYY-MM-DD (default today).")
+        ] = None,
+        end: Annotated[
+            date | None, Query(alias="to", description="Last day, YYYY-MM-DD (default the horizon).")
+        ] = None,
+    ) -> list[SlotOut]:
+        """Free 30-minute consultation slots in office hours (Europe/London), never in the past,
+        before the lead time, on bank holidays or already booked."""
+        service = _booking_service(assistant)
+        first = start or settings.current_date()
+        last = end or first + timedelta(days=settings.booking_horizon_days)
+        found = await run_in_threadpool(service.available_slots, first, last)
+        return [SlotOut(**slot.as_json()) for slot in found]
+
+    @app.post("/api/bookings", response_model=BookingOut, status_code=201, tags=["booking"],
+              responses={409: {"model": ErrorOut}})  # fmt: skip
+    async def book(
+        body: BookingRequest, request: Request, assistant: Any = Depends(ready_assistant)
+    ) -> JSONResponse:
+        """Book a free slot. 409 when someone else has just taken it (a unique constraint decides)."""
+        service = _booking_service(assistant)
+        said = await run_in_threadpool(transcript, assistant, body.session_id)
+        booking = await run_in_threadpool(service.book, body, said)
+        url = invite_url(request, booking.id)
+        out = BookingOut(
+            id=booking.id,
+            slot_start=booking.slot_start.astimezone(tz_of(service)).isoformat(),
+            slot_end=booking.slot_end.astimezone(tz_of(service)).isoformat(),
+            name=booking.name,
+            organisation=booking.organisation,
+            email=mask_email(booking.email),
+            status=booking.status,
+            invite_url=url,
+        )
+        return JSONResponse(out.model_dump(mode="json"), status_code=201, headers={"Location": url})
+
+    @app.get("/api/bookings/{booking_id}.ics", tags=["booking"], response_class=Response,
+             responses={200: {"content": {"text/calendar": {}}}, 404: {"model": ErrorOut}})  # fmt: skip
+    async def invite(
+        booking_id: Annotated[str, FastPath(pattern=BOOKING_ID)], assistant: Any = Depends(ready_assistant)
+    ) -> Response:
+        """The calendar invite (iCalendar) for a booking."""
+        data = await run_in_threadpool(_booking_service(assistant).invite, booking_id)
+        if data is None:
+            raise ApiError(404, "not_found", "No booking with that id.")
+        return Response(
+            data,
+            media_type="text/calendar; charset=utf-8",
+            headers={
+                "Content-Disposition": 'attachment; filename="consultation.ics"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+    @app.post("/api/callbacks", response_model=CallbackOut, status_code=201, tags=["booking"])
+    async def callback(body: CallbackRequest, assistant: Any = Depends(ready_assistant)) -> CallbackOut:
+        """Ask for a person to call back (an email or a phone number is needed)."""
+        service = _booking_service(assistant)
+        said = await run_in_threadpool(transcript, assistant, body.session_id)
+        stored = await run_in_threadpool(service.request_callback, body, said)
+        return CallbackOut(id=stored.id)
+
+    # Admin: off (404) unless ARRS_ADMIN_TOKEN is set; then a bearer token is required.
+    admin_on = settings.admin_token is not None
+
+    def require_admin(request: Request) -> None:
+        secret = settings.admin_token
+        token = secret.get_secret_value() if isinstance(secret, SecretStr) else str(secret or "")
+        if not token:
+            raise StarletteHTTPException(404)
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+            raise ApiError(401, "unauthorized", "A valid admin bearer token is required.",
+                           {"WWW-Authenticate": "Bearer"})  # fmt: skip
+
+    admin = {"tags": ["admin"], "include_in_schema": admin_on, "dependencies": [Depends(require_admin)]}
+
+    @app.get("/api/admin/bookings", **admin, response_model=None)
+    async def admin_bookings(
+        assistant: Any = Depends(ready_assistant),
+        format: Annotated[Literal["json", "csv"], Query(description="json (default) or csv.")] = "json",
+    ) -> Response:
+        """Every booking, newest first, with lead priority and summary."""
+        found = await run_in_threadpool(_booking_service(assistant).list_bookings)
+        rows = [booking.model_dump(mode="json") for booking in found]
+        if format == "csv":
+            return Response(
+                bookings_csv(rows),
+                media_type="text/csv; charset=utf-8",
+                headers={
+                    "Content-Disposition": 'attachment; filename="bookings.csv"',
+                    "Cache-Control": "no-store",
+                },
+            )
+        return JSONResponse(rows, headers={"Cache-Control": "no-store"})
+
+    @app.delete("/api/admin/bookings/{booking_id}", **admin, status_code=204, response_class=Response)
+    async def admin_delete(
+        booking_id: Annotated[str, FastPath(pattern=BOOKING_ID)], assistant: Any = Depends(ready_assistant)
+    ) -> Response:
+        """Delete one booking (the slot becomes free again)."""
+        if not await run_in_threadpool(_booking_service(assistant).delete, booking_id):
+            raise ApiError(404, "not_found", "No booking with that id.")
+        return Response(status_code=204)
+
+    @app.delete("/api/admin/people", **admin, response_model=ErasureOut)
+    async def admin_erase(
+        email: Annotated[str, Query(min_length=3, max_length=254, description="The person's email address.")],
+        assistant: Any = Depends(ready_assistant),
+    ) -> ErasureOut:
+        """Erase one person's data (bookings, callbacks and any other rows keyed on the email)."""
+        counts = await run_in_threadpool(_booking_service(assistant).erase_person, email)
+        return ErasureOut(deleted=counts)
 
 
 def _add_web_routes(app: FastAPI, settings: Settings) -> None:

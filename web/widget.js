@@ -64,6 +64,7 @@
     ".msg{max-width:92%;padding:9px 12px;border-radius:12px;overflow-wrap:anywhere;word-break:break-word;}",
     ".msg.user{align-self:flex-end;background:#005eb8;color:#fff;white-space:pre-wrap;}",
     ".msg.bot{align-self:flex-start;background:#fff;border:1px solid #d8dde6;}",
+    ".msg.bot.has-calc{align-self:stretch;max-width:100%;}",
     ".msg.error{align-self:stretch;background:#fdecea;border:1px solid #f1aeb5;color:#7a1d1d;}",
     ".msg p{margin:0 0 8px;}.msg p:last-child{margin-bottom:0;}",
     ".msg ul,.msg ol{margin:0 0 8px;padding-left:20px;}",
@@ -77,7 +78,7 @@
     ".calc{margin-top:8px;}",
     ".table-wrap{max-width:100%;overflow-x:auto;}",
     ".calc table{border-collapse:collapse;font-size:12px;width:100%;}",
-    ".calc th,.calc td{border:1px solid #d8dde6;padding:3px 6px;text-align:left;vertical-align:top;}",
+    ".calc th,.calc td{border:1px solid #d8dde6;padding:3px 6px;text-align:left;vertical-align:top;white-space:nowrap;overflow-wrap:normal;word-break:normal;}",
     ".calc td.num,.calc th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap;}",
     ".calc tfoot td,.calc tfoot th{font-weight:600;background:#f4f6f9;}",
     ".rate{display:flex;align-items:center;gap:6px;margin-top:8px;font-size:12px;color:#4c5566;}",
@@ -296,6 +297,7 @@
   };
   var MONEY_KEYS = ["annual", "annual_rate", "monthly_cap", "cap", "actual", "claim", "amount", "base", "cost", "threshold", "total", "headroom_total"];
   var POUNDS = new Intl.NumberFormat("en-GB", { style: "currency", currency: "GBP" });
+  var DAY = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
 
   function isScalar(value) {
     return value === null || ["string", "number", "boolean"].indexOf(typeof value) >= 0;
@@ -304,6 +306,7 @@
   function cellText(key, value) {
     if (value === null || value === undefined) return "";
     if (MONEY_KEYS.indexOf(key) >= 0 && /^-?\d+(\.\d+)?$/.test(String(value))) return POUNDS.format(Number(value));
+    if (/^\d{4}-\d{2}-\d{2}$/.test(String(value))) return DAY.format(new Date(String(value) + "T12:00:00Z"));
     if (Array.isArray(value)) return value.join("; ");
     return String(value).replace(/_/g, " ");
   }
@@ -569,6 +572,7 @@
         return readEvents(response, function (event, data) {
           if (event === "delta") {
             streamed += data.text || "";
+            bubble.setAttribute("data-deltas", String(Number(bubble.getAttribute("data-deltas") || 0) + 1));
             bubble.textContent = "";
             renderMarkdown(bubble, streamed, []);
             self.scrollDown();
@@ -661,7 +665,10 @@
     renderMarkdown(bubble, answer.answer, citations);
 
     var calc = answer.calculation ? renderCalculation(answer.calculation) : null;
-    if (calc) bubble.appendChild(calc);
+    if (calc) {
+      bubble.classList.add("has-calc");
+      bubble.appendChild(calc);
+    }
 
     var used = citations.filter(function (c) { return safeUrl(c.url); });
     if (used.length) {
@@ -689,8 +696,9 @@
       ? booking.slot_options
       : (booking.offered_slots || []).map(function (start, i) { return { n: i + 1, start: start }; });
     if (booking.status === "booked" || booking.reference) {
-      var reference = String(booking.reference || "");
-      var invite = safeUrl(booking.invite_url || (reference ? API + "/api/bookings/" + encodeURIComponent(reference) + ".ics" : ""));
+      var reference = String(booking.booking_id || booking.reference || "");
+      var path = booking.invite_path || (reference ? "/api/bookings/" + encodeURIComponent(reference) + ".ics" : "");
+      var invite = path && path.charAt(0) === "/" ? safeUrl(API + path) : null;
       bubble.appendChild(el("div", { className: "confirm", role: "status" }, [
         el("strong", { text: "Booked" }),
         booking.slot ? " — " + formatSlot(booking.slot) + " (UK time)" : "",
@@ -699,32 +707,46 @@
       ]));
       return;
     }
-    if (booking.pending_field !== "slot" || !options.length || !fresh) return;
+    if (!fresh || !booking.active || !booking.pending_field) return;
+    if (booking.pending_field !== "slot" || !options.length) {
+      var quick = el("div", { className: "slots", role: "group", "aria-label": "Quick replies" });
+      if ((booking.optional || []).indexOf(booking.pending_field) >= 0) quick.appendChild(this.quickReply(quick, "skip", "Skip"));
+      quick.appendChild(this.quickReply(quick, "cancel", "Cancel booking"));
+      bubble.appendChild(quick);
+      return;
+    }
     var group = el("div", { className: "slots", role: "group", "aria-label": "Available consultation times (UK time)" });
     options.forEach(function (option) {
       var label = option.label || formatSlot(option.start);
       group.appendChild(el("button", {
         type: "button",
         "data-slot": option.start,
-        text: label,
+        text: formatSlot(option.start),
+        title: label,
         "aria-label": "Book " + label + " UK time",
         onclick: function () {
           if (self.busy) return;
           group.remove();
-          self.ask(String(option.start), label);
+          self.ask(String(option.start), formatSlot(option.start));
         },
       }));
     });
-    group.appendChild(el("button", {
+    group.appendChild(this.quickReply(group, "more", "Later times…"));
+    group.appendChild(this.quickReply(group, "cancel", "Cancel booking"));
+    bubble.appendChild(group);
+  };
+
+  Widget.prototype.quickReply = function (group, message, label) {
+    var self = this;
+    return el("button", {
       type: "button",
-      text: "Later times…",
+      text: label,
       onclick: function () {
         if (self.busy) return;
         group.remove();
-        self.ask("more", "Later times, please");
+        self.ask(message, label);
       },
-    }));
-    bubble.appendChild(group);
+    });
   };
 
   function formatSlot(iso) {
