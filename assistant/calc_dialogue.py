@@ -91,7 +91,10 @@ def decide(text: str, slots: QuerySlots, lookup_only: bool = False) -> str | Non
         )
     if slots.budget is not None and slots.role_ids:
         return "afford"
-    if slots.salary is not None and not slots.role_ids:
+    if slots.salary is not None and (
+        not slots.role_ids
+        or (_COST_WORDS.search(text) and not (slots.wte or slots.hours_per_week or slots.start))
+    ):
         return "employment_cost"
     if slots.role_ids and (
         slots.wte
@@ -428,7 +431,7 @@ def _max_amounts(tables: RateTables, slots: QuerySlots, today: date, intent: Int
             role.id,
             row.effective_from,
             Area.NATIONAL if row.national is not None else area,
-            band=row.band if len([r for r in rows if r.effective_from == row.effective_from]) > 1 else None,
+            band=row.band,
         )
         period = f"from {_day(row.effective_from)} to {_day(row.effective_to)}"
         figures = _area_figures(row, area if slots.area else None)

@@ -107,6 +107,9 @@ class QuerySlots(BaseModel):
 
 
 def _money(text: str) -> Decimal | None:
+    """An amount of money, or None; a bare year-like number ("2025" of "2025/26") is not money."""
+    if re.fullmatch(r"\s*(?:19|20)\d{2}\s*", text):
+        return None
     cleaned = text.replace(",", "").replace("£", "").strip().lower()
     multiplier = Decimal(1)
     if cleaned.endswith("k"):
@@ -136,6 +139,8 @@ _POPULATION = re.compile(
 _WTE = re.compile(r"(\d*\.?\d+)\s*(?:wte|fte|whole[- ]time(?: equivalent)?|full[- ]time equivalent)\b", re.I)
 _HOURS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:hours|hrs|hr|h)\b(?:\s*(?:a|per|/)\s*week|\s*pw|\s*weekly)?", re.I)
 _SESSIONS = re.compile(r"(\d+(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine)\s*sessions?", re.I)
+_DAYS = re.compile(r"\b(\d(?:\.5)?|one|two|three|four|five|half)\s+days?\s+(?:a|per|/)\s*week\b", re.I)
+_SALARY_ON = re.compile(rf"\b(?:on|at|earning|costing)\s+({_AMOUNT})(?!\s*(?:budget|left|remaining))", re.I)
 _BAND = re.compile(r"\bband\s*(\d(?:\s*[abcd])?(?:\s*[-–/]\s*\d[abcd]?)?)", re.I)
 _DAY_MONTH_YEAR = re.compile(
     rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_RE})\.?\s*(\d{{4}}(?!\s*[/\-–]\s*\d))?\b", re.I
@@ -202,6 +207,10 @@ def _read_workload(text: str, lowered: str, slots: QuerySlots) -> None:
         slots.wte = Decimal("1.0")
     elif re.search(r"\bhalf[- ]?time\b", lowered):
         slots.wte = Decimal("0.5")
+    if slots.wte is None and (days := _DAYS.search(text)):
+        value = _as_int_word(days.group(1))
+        if value and 0 < value <= 5:
+            slots.wte = (Decimal(str(value)) / 5).quantize(Decimal("0.01"))
     if match := _HOURS.search(text):
         hours = Decimal(match.group(1))
         if 0 < hours <= 60:
@@ -226,7 +235,12 @@ def _read_money(text: str, slots: QuerySlots) -> None:
             amount = _money(match.group(1))
             if amount is not None and amount >= 100:
                 setattr(slots, attribute, amount)
-    if slots.budget is None and re.search(r"\b(afford|budget|fund(?:s|ing)? how many|pay for)\b", text, re.I):
+    salary_context = re.search(r"\b(employer|employment|on-?costs?|salary|paid|band \d)", text, re.I)
+    if slots.salary is None and salary_context and (match := _SALARY_ON.search(text)):
+        amount = _money(match.group(1))
+        if amount is not None and amount >= 5000:
+            slots.salary = amount
+    if slots.budget is None and re.search(r"\b(afford|budget|funds?|funding|pay for|cover)\b", text, re.I):
         amounts = [_money(m.group(0)) for m in re.finditer(_AMOUNT, text)]
         amounts = [a for a in amounts if a is not None and a >= 1000 and a not in (slots.salary,)]
         if amounts:

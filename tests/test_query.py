@@ -90,3 +90,24 @@ def test_follow_up_merge_keeps_context_and_overrides_what_is_new():
     assert third.wte == Decimal("0.5") and third.area == "inner_london"
     fourth = slots("and for 2025/26").merged_over(third)
     assert fourth.financial_year == "2025/26" and fourth.start is None
+
+
+def test_days_a_week_become_wte():
+    assert slots("2 days a week of a pharmacy technician").wte == Decimal("0.40")
+
+
+def test_a_financial_year_is_never_read_as_money():
+    s = slots("what would that cost us in ARRS terms for 2025/26")
+    assert s.actual_annual_cost is None and s.salary is None and s.budget is None
+
+
+def test_salary_after_on_in_an_employer_cost_question():
+    assert slots("what's the employer cost of a band 6 nurse on £40,000").salary == Decimal("40000")
+
+
+def test_budget_from_a_fund_question():
+    assert slots("how many pharmacists can £250,000 fund in 2025/26").budget == Decimal("250000")
+
+
+def test_per_patient_is_not_a_population():
+    assert slots("How much do we get per patient for ARRS in 2023/24?").population is None
