@@ -36,6 +36,9 @@ def eval_command(
         Path, typer.Option("--out", help="Where report.md, results.json and the PNGs go.")
     ] = EVALS_DIR,
     floors_path: Annotated[Path, typer.Option("--floors", help="Floors file.")] = EVALS_DIR / "floors.json",
+    record_floors: Annotated[
+        bool, typer.Option("--record-floors", help="Write the floors file from this run (slightly below it).")
+    ] = False,
 ) -> None:
     """Run the gold question set through the real pipeline and report retrieval and answer metrics."""
     from rich.progress import Progress
@@ -61,6 +64,12 @@ def eval_command(
         result = run_eval.evaluate(
             assistant, cases, progress=lambda i, n, case_id: bar.update(task, completed=i)
         )
+    if record_floors:
+        if only:
+            err.print("[red]--record-floors needs the whole gold set (no --only).[/]")
+            raise typer.Exit(2)
+        run_eval.record_floors(result.metrics, floors_path)
+        console.print(f"Recorded floors in {floors_path}.")
     floors = run_eval.load_floors(floors_path) if floors_path.exists() else {}
     run_eval.print_tables(result, console)
     written = run_eval.write_outputs(result, out, floors)

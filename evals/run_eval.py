@@ -158,7 +158,11 @@ def _grade(record: TurnResult, turn: Turn, answer) -> None:
         record.failures.append("stated forbidden: " + "; ".join(record.forbidden_found))
     if record.calc_ok is False:
         if not answer.calculation:
-            record.failures.append(f"no calculation (expected {spec.operation} = {spec.amount})")  # type: ignore[union-attr]
+            in_text = metrics.contains(answer.answer, f"£{float(spec.amount):,.2f}".removesuffix(".00"))  # type: ignore[union-attr]
+            record.failures.append(
+                f"no calculation object (expected {spec.operation} = {spec.amount}"  # type: ignore[union-attr]
+                + ("; the figure is in the text, from the guidance)" if in_text else ")")
+            )
         else:
             record.failures.append(
                 f"calculation {record.calc_operation} gave {', '.join(record.calc_found) or 'no amounts'}; "
@@ -375,6 +379,45 @@ def check_floors(metrics_tree: dict[str, Any], floors: dict[str, float]) -> list
         elif value + 1e-9 < floor:
             problems.append(f"{name}: {value:.3f} is below its floor {floor:.3f}")
     return problems
+
+
+# The metrics CI guards, and how far below a measured value a recorded floor sits (run-to-run
+# noise is nil for a fixed index, so the margin only absorbs small corpus and wording edits).
+FLOOR_METRICS = (
+    "retrieval.hybrid.recall@5",
+    "retrieval.hybrid.mrr",
+    "retrieval.hybrid.ndcg@10",
+    "answers.key_fact_accuracy",
+    "answers.citation_precision",
+    "answers.abstention_precision",
+    "answers.abstention_recall",
+    "answers.intent_accuracy",
+    "answers.calculator_exact_match",
+)
+FLOOR_MARGIN = 0.03
+
+
+def record_floors(metrics_tree: dict[str, Any], path: Path = FLOORS_PATH, note: str = "") -> dict[str, float]:
+    """Write floors slightly below the measured values; calculator exact match is always 1.0."""
+    import math
+
+    floors: dict[str, float] = {}
+    for name in FLOOR_METRICS:
+        value = flat_metric(metrics_tree, name)
+        if name == "answers.calculator_exact_match":
+            floors[name] = 1.0
+        elif value is not None:
+            floors[name] = max(0.0, math.floor((value - FLOOR_MARGIN) * 100) / 100)
+    measured = {name: flat_metric(metrics_tree, name) for name in FLOOR_METRICS}
+    data = {
+        "note": note
+        or f"Recorded by `arrs eval --record-floors`: each floor is {FLOOR_MARGIN} below the measured value, "
+        "rounded down; calculator exact match must stay at 1.0.",
+        "floors": floors,
+        "measured": measured,
+    }
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return floors
 
 
 def hybrid_comparison(metrics_tree: dict[str, Any]) -> dict[str, bool]:

@@ -136,3 +136,33 @@ def test_floors_check():
     assert len(problems) == 2
     assert "below its floor" in problems[0]
     assert "not measured" in problems[1]
+
+
+def test_recorded_floors_sit_below_the_measured_values(tmp_path):
+    from evals.run_eval import record_floors
+
+    tree = {
+        "retrieval": {"hybrid": {"recall@5": 0.977, "mrr": 0.886, "ndcg@10": 0.861}},
+        "answers": {
+            "key_fact_accuracy": 0.683,
+            "citation_precision": 1.0,
+            "abstention_precision": 0.329,
+            "abstention_recall": 0.897,
+            "intent_accuracy": 0.959,
+            "calculator_exact_match": 0.744,
+        },
+    }
+    path = tmp_path / "floors.json"
+    floors = record_floors(tree, path)
+    assert floors["retrieval.hybrid.recall@5"] == 0.94
+    assert floors["answers.key_fact_accuracy"] == 0.65
+    assert floors["answers.citation_precision"] == 0.97
+    assert floors["answers.calculator_exact_match"] == 1.0  # never lowered to what was measured
+    assert load_floors_from(path) == floors
+    assert check_floors(tree, floors) == ["answers.calculator_exact_match: 0.744 is below its floor 1.000"]
+
+
+def load_floors_from(path):
+    from evals.run_eval import load_floors
+
+    return load_floors(path)
