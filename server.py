@@ -480,6 +480,7 @@ class RequestContext:
             log.info(
                 "request",
                 extra={
+                    "request_id": rid,
                     "method": method,
                     "path": scope["path"],  # never the query string: it may hold an email
                     "route": route,
@@ -958,7 +959,7 @@ def _add_core_routes(app: FastAPI, settings: Settings, state: Runtime) -> None:
 
 
 def _add_calculator_routes(app: FastAPI, state: Runtime) -> None:
-    @app.post("/api/calculate", tags=["calculator"], response_model=None)
+    @app.post("/api/calculate", tags=["calculator"], response_model=None, summary="Calculate")
     async def calculate_route(body: CalcIn) -> JSONResponse:
         """Deterministic ARRS arithmetic over the cited rate tables: the same JSON as
         `arrs calc <operation> ... --json` (money as strings with two decimals)."""

@@ -158,6 +158,8 @@ def test_streamed_answer_with_citation_links(probe: PageProbe, artifacts_dir: Pa
     page = probe.page
     launcher = page.get_by_role("button", name="Ask about ARRS")
     assert launcher.get_attribute("aria-expanded") == "false"
+    # The demo page styles every button hot pink: the Shadow DOM keeps that out of the widget.
+    assert launcher.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(0, 94, 184)"
     open_widget(page)
     assert page.evaluate(f"document.querySelector('{WIDGET}').shadowRoot.activeElement.id") == "arrs-input"
     with page.expect_response(lambda r: r.url.endswith("/api/ask/stream")) as streamed:
@@ -346,6 +348,12 @@ def test_markup_in_questions_and_documents_renders_as_text(
             assert answer.get_by_role("button", name=f"Book {XSS} UK time").count() == 1
             page.screenshot(path=str(artifacts_dir / "widget-hostile-content.png"))
             probe.assert_clean()
+
+
+def test_api_docs_render_offline(browser, server: LiveServer) -> None:
+    for probe in open_page(browser, f"{server.url}/docs"):
+        probe.page.get_by_text("/api/ask/stream").first.wait_for(timeout=30_000)
+        probe.assert_clean()  # the strict CSP admits Swagger UI's own files and init script only
 
 
 # Booking through the widget -----------------------------------------------------------------------
