@@ -351,10 +351,19 @@ class Runtime:
     def __init__(self, settings: Settings, assistant: Any | None) -> None:
         self.settings = settings
         self.assistant = assistant
+        if assistant is not None:
+            self.attach(assistant)
         self.load_error: str | None = None
         self.metrics = Metrics()
         self._feedback: FeedbackStore | None = None
         self._tables: RateTables | None = None
+
+    def attach(self, assistant: Any) -> None:
+        """Connect the adapters' services to the core: leads go to Slack when it is configured."""
+        from slackbot.leads import lead_notifier
+
+        if getattr(assistant, "lead_notifier", None) is None:
+            assistant.lead_notifier = lead_notifier(self.settings)
 
     @property
     def tables(self) -> RateTables:
@@ -389,7 +398,9 @@ class Runtime:
 
         while self.assistant is None:
             try:
-                self.assistant = await asyncio.to_thread(Assistant.from_settings, self.settings)
+                loaded = await asyncio.to_thread(Assistant.from_settings, self.settings)
+                self.attach(loaded)
+                self.assistant = loaded
                 self.load_error = None
                 log.info("assistant loaded")
             except AssistantError as exc:

@@ -117,6 +117,10 @@ def run_socket_mode(settings: Settings | None = None) -> None:
         )
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    app = build_app(Assistant.from_settings(settings), settings)
+    from slackbot.leads import lead_notifier
+
+    assistant = Assistant.from_settings(settings)
+    assistant.lead_notifier = lead_notifier(settings)
+    app = build_app(assistant, settings)
     log.info("Slack is on: Socket Mode")
     SocketModeHandler(app, app_token).start()
