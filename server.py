@@ -1182,6 +1182,27 @@ def _add_booking_routes(app: FastAPI, settings: Settings, state: Runtime) -> Non
         counts = await run_in_threadpool(_booking_service(assistant).erase_person, email)
         return ErasureOut(deleted=counts)
 
+    @app.get("/api/admin/report", **admin, response_model=None)
+    async def admin_report(
+        assistant: Any = Depends(ready_assistant),
+        format: Annotated[
+            Literal["html", "md", "json"], Query(description="html (default), md or json.")
+        ] = "html",
+        since: Annotated[
+            date | None, Query(description="Only questions from this date (YYYY-MM-DD).")
+        ] = None,
+    ) -> Response:
+        """Staff insights: unanswered questions grouped, negative feedback, intents, conversion, latency."""
+        from assistant.report import REPORT_CSP, report_response
+
+        body, media_type = await run_in_threadpool(
+            report_response, assistant.engine, assistant.embeddings.encode, since, format
+        )
+        headers = {"Cache-Control": "no-store"}
+        if format == "html":
+            headers["Content-Security-Policy"] = REPORT_CSP
+        return Response(body, media_type=media_type, headers=headers)
+
 
 def _add_web_routes(app: FastAPI, settings: Settings) -> None:
     import swagger_ui_bundle

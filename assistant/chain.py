@@ -154,6 +154,9 @@ class Assistant:
             from assistant.calc_tool import make_calculator_tools
 
             assistant._llm = LLMWriter(model, make_calculator_tools(tables_for(assistant)))
+        from assistant.insights import attach_insights
+
+        attach_insights(assistant)
         return assistant
 
     # Public API --------------------------------------------------------------------------------

@@ -169,3 +169,23 @@ class SessionStore:
             return connection.execute(
                 delete(sessions_table).where(sessions_table.c.updated_at < cutoff)
             ).rowcount
+
+
+def erase_sessions(engine: Engine, session_ids: set[str]) -> dict[str, int]:
+    """Delete every row of these conversations in every table that records a session (turns, feedback,
+    question logs...): a person's erasure request covers what they said, not only their booking."""
+    from assistant.db import metadata as shared
+
+    if not session_ids:
+        return {}
+    counts: dict[str, int] = {}
+    ids = sorted(session_ids)
+    with engine.begin() as connection:
+        for table in reversed(shared.sorted_tables):
+            column = table.c.get("session_id")
+            if column is not None:
+                counts[table.name] = connection.execute(delete(table).where(column.in_(ids))).rowcount
+        counts[sessions_table.name] = connection.execute(
+            delete(sessions_table).where(sessions_table.c.id.in_(ids))
+        ).rowcount
+    return {name: count for name, count in counts.items() if count}

@@ -240,3 +240,33 @@ def test_admin_list_csv_delete_and_erase(http: httpx.Client, caplog: pytest.LogC
     assert "HTTP Request" in logged or "request" in logged
     for secret in (EMAIL, EMAIL.upper(), "other.person@nhs.net", "07700 900123", "7700900123"):
         assert secret not in logged, f"{secret} reached the logs"
+
+
+def test_erasure_also_removes_the_conversation_that_led_to_the_booking(
+    http: httpx.Client, booking_assistant
+) -> None:
+    from assistant.memory import SessionStore
+    from assistant.report import build_report  # noqa: F401 - the question log table is registered
+
+    asked = http.post("/api/ask", json={"question": "Can your pharmacists work remotely?"}).json()
+    session = asked["session_id"]
+    slot = first_free(http, "2026-11-30")
+    email = "erase.me@riverside.nhs.net"
+    http.post("/api/bookings", json=booking_body(slot["start"], email=email, session_id=session))
+    assert SessionStore(booking_assistant.engine).turns(session)
+
+    erased = http.delete("/api/admin/people", params={"email": email}, headers=admin()).json()["deleted"]
+    assert erased["bookings"] == 1 and erased["conversation_turns"] >= 1 and erased["question_log"] >= 1
+    assert SessionStore(booking_assistant.engine).turns(session) == []
+
+
+def test_admin_report_needs_the_token_and_renders(http: httpx.Client) -> None:
+    http.post("/api/ask", json={"question": "Can we claim ARRS for a dentist?"})
+    assert http.get("/api/admin/report").status_code == 401
+    page = http.get("/api/admin/report", headers=admin())
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "data:image/png;base64," in page.text and "dentist" in page.text
+    assert "img-src" in page.headers["content-security-policy"]
+    data = http.get("/api/admin/report", params={"format": "json"}, headers=admin()).json()
+    assert data
+    assert http.get("/api/admin/report", params={"format": "pdf"}, headers=admin()).status_code == 422

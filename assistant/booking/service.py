@@ -228,7 +228,12 @@ class BookingService:
 
     def erase_person(self, email: str) -> dict[str, int]:
         """Delete everything keyed on one email address; counts per table (the email is not logged)."""
+        from assistant.memory import erase_sessions
+
+        sessions = erase_sessions(self.store.engine, self.store.session_ids_for(email))
         counts = self.store.erase_person(email)
+        for table, count in sessions.items():
+            counts[table] = counts.get(table, 0) + count
         log.info("erasure request: %s rows deleted", sum(counts.values()))
         return counts
 
