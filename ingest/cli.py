@@ -48,5 +48,5 @@ def _warm(console: Console) -> None:
     with console.status("Preparing answer caches"):
         try:
             Assistant.from_settings(Settings())
-        except AssistantError as exc:
-            console.print(f"[yellow]Warning:[/yellow] caches not prepared: {escape(str(exc))}")
+        except (AssistantError, OSError, ValueError) as exc:  # the index itself is fine: say so, go on
+            console.print(f"[yellow]Warning:[/yellow] answer caches not prepared: {escape(str(exc))}")

@@ -76,15 +76,21 @@ class _Source(BaseModel):
 
 
 def bundled_dirs(settings: Settings) -> list[Path]:
-    """The bundled corpus folders: guidance (required) and provider (when present)."""
+    """The bundled corpus: guidance (required), provider documents and the provider profile."""
     guidance = settings.corpus_dir / "guidance"
     if not guidance.is_dir():
         raise IngestError(
             f"Bundled corpus folder not found: {guidance}. Check ARRS_CORPUS_DIR, or pass the files "
             "or folders to ingest."
         )
+    roots = [guidance]
+    provider = settings.corpus_dir / "provider"
+    if provider.is_dir():
+        roots.append(provider)  # provider documents (Markdown etc.); YAML is skipped by the walk ...
     profile = settings.resolved_provider_profile
-    return [guidance, profile] if profile.is_file() else [guidance]
+    if profile.is_file():
+        roots.append(profile)  # ... and the profile is rendered from its YAML (wherever it lives)
+    return roots
 
 
 def _types_for(settings: Settings, path: Path) -> tuple[SourceType, SourceType | None]:

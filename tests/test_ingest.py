@@ -210,11 +210,24 @@ def test_provider_files_get_source_type_provider(cfg: Settings, corpus: Path) ->
     write_doc(
         corpus / "provider" / "services.md", "provider-services", {"Services": ["We supply paramedics."]}
     )
+    bundled_profile = Path(__file__).resolve().parent.parent / "corpus" / "provider" / "profile.yaml"
+    (corpus / "provider" / "profile.yaml").write_text(bundled_profile.read_text(encoding="utf-8"))
+    report = ingest_paths(cfg, progress=False)
+    assert report.errors == [] and report.files == 4
+    types = {c.metadata.doc_id: c.metadata.source_type for c in all_chunks(get_collection(cfg))}
+    assert types == {
+        "roles": "guidance",
+        "claims": "guidance",
+        "provider-services": "provider",
+        "provider-profile": "provider",  # rendered from the YAML the provider edits
+    }
+
+
+def test_an_invalid_provider_profile_is_reported_not_ingested(cfg: Settings, corpus: Path) -> None:
+    (corpus / "provider").mkdir(exist_ok=True)
     (corpus / "provider" / "profile.yaml").write_text("name: test\n")
     report = ingest_paths(cfg, progress=False)
-    assert report.errors == [] and report.files == 3
-    types = {c.metadata.doc_id: c.metadata.source_type for c in all_chunks(get_collection(cfg))}
-    assert types == {"roles": "guidance", "claims": "guidance", "provider-services": "provider"}
+    assert len(report.errors) == 1 and "profile" in report.errors[0].message
 
 
 def test_cli_summary_and_exit_codes(cfg: Settings, corpus: Path, tmp_path: Path, monkeypatch) -> None:
