@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from api_support import wait_for
 from conftest import free_port
 from fake_slack import (
     BOT_TOKEN,
@@ -52,10 +53,12 @@ class Served:
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:  # poll until uvicorn is listening
-            assert self.thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.01)
+
+        def listening() -> bool:
+            assert self.thread.is_alive(), "uvicorn exited during start-up"
+            return self.server.started
+
+        wait_for(listening, timeout=30, what="uvicorn listening")
         self.client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=30)
 
     def post(self, body: str, *, content_type: str = "application/json", **signing: Any) -> httpx.Response:
