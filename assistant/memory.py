@@ -174,10 +174,14 @@ class SessionStore:
 def erase_sessions(engine: Engine, session_ids: set[str]) -> dict[str, int]:
     """Delete every row of these conversations in every table that records a session (turns, feedback,
     question logs...): a person's erasure request covers what they said, not only their booking."""
+    import assistant.feedback
+    import assistant.insights  # noqa: F401 - register every table that records a session
+    from assistant.db import create_schema
     from assistant.db import metadata as shared
 
     if not session_ids:
         return {}
+    create_schema(engine)
     counts: dict[str, int] = {}
     ids = sorted(session_ids)
     with engine.begin() as connection:
