@@ -28,9 +28,11 @@ RATE_TABLE_ID = "rate-table"
 RATE_TABLE_TITLE = "Maximum reimbursable amounts (rate table)"
 _RATE_WORDS = re.compile(
     r"\b(max(?:imum)?s?|rates?|how much|amounts?|worth|figures?|reimburs\w* (?:amount|rate|up to)|"
-    r"how much (?:can|could|do|does|will) (?:we|i|a pcn|you) (?:claim|get|reclaim)|paid up to|£)",
+    r"how much (?:can|could|do|does|will) (?:we|i|a pcn|you) (?:claim|get|reclaim)|paid up to|£|"
+    r"the most (?:we|i|a pcn|you) (?:can|could) (?:claim|get|reclaim)|get back|claim back|reclaim)",
     re.I,
 )
+_MAX_WORDS = re.compile(r"\b(max(?:imum)?s?|rates?|cap|ceiling|the most (?:we|i|you) can)\b", re.I)
 _NOT_RATE = re.compile(
     r"\b(cap on (?:the )?number|how many (?:roles|staff|posts)|band (?:is|are|for)\b(?!.*£))", re.I
 )
@@ -96,15 +98,11 @@ def decide(text: str, slots: QuerySlots, lookup_only: bool = False) -> str | Non
         or (_COST_WORDS.search(text) and not (slots.wte or slots.hours_per_week or slots.start))
     ):
         return "employment_cost"
-    if slots.role_ids and (
-        slots.wte
-        or slots.hours_per_week
-        or slots.sessions_per_week
-        or slots.start
-        or slots.salary
-        or slots.actual_annual_cost
-        or slots.actual_monthly_cost
-    ):
+    workload = slots.wte or slots.hours_per_week or slots.sessions_per_week
+    money = slots.salary or slots.actual_annual_cost or slots.actual_monthly_cost
+    if slots.role_ids and not workload and not money and _MAX_WORDS.search(text):
+        return "max_amount"  # "max for an EPN in April 2024": a look-up on that date, not a claim
+    if slots.role_ids and (workload or money or slots.start):
         return "claim"
     if slots.role_ids and _RATE_WORDS.search(text):
         return "max_amount"
@@ -399,6 +397,9 @@ def _max_amounts(tables: RateTables, slots: QuerySlots, today: date, intent: Int
     named = slots.financial_year or (years.of_date(slots.start) if slots.start else None)
     fy = named or years.of_date(today)
     rows = [r for r in tables.rows_for(role.id) if r.financial_year == fy]
+    if slots.start and not slots.end and rows:
+        on_day = [r for r in rows if r.covers(slots.start)]
+        rows = on_day or rows
     if slots.band:
         rows = [r for r in rows if r.band.replace(" ", "") == slots.band or slots.band in r.band]
     lead = ""

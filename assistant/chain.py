@@ -38,7 +38,8 @@ from assistant.text import SYNONYM_FORMS, canonical, content_terms, word_pairs
 log = logging.getLogger(__name__)
 
 _FOLLOW_UP = re.compile(
-    r"^\s*(and|what about|how about|same for|what if|and for|and in|ok and|also|then)\b|"
+    r"^\s*(?:(?:ok|okay|right|so|great|thanks|cool)[,.!]?\s+)?"
+    r"(and|what about|how about|same for|what if|and for|and in|also|then)\b|"
     r"\b(they|them|their|it|its|this role|that role|these roles|those roles|the role|same role)\b",
     re.I,
 )
@@ -242,8 +243,10 @@ class Assistant:
     # Routing -----------------------------------------------------------------------------------
     def _respond(self, text: str, state: SessionState, session_id: str) -> Draft:
         today = self.settings.current_date()
-        slots = parse(text, today, self._find_roles)
         previous = QuerySlots.model_validate(state.slots) if state.slots else QuerySlots()
+        pending_year = (state.pending or {}).get("slots", {}).get("financial_year")
+        # Months named without a year ("from October to March") belong to the year under discussion.
+        slots = parse(text, today, self._find_roles, context_year=pending_year or previous.financial_year)
         follow_up = self._is_follow_up(text, slots, state)
         merged = slots.merged_over(previous) if follow_up else slots
 
@@ -289,7 +292,8 @@ class Assistant:
 
             # A follow-up that asks for its own calculation runs that one; otherwise it repeats the
             # previous calculation with what it changed ("And in inner London?", "What about 0.5 WTE?").
-            own = decide(text, slots) or decide(text, slots, lookup_only=True)
+            with_role = slots.model_copy(update={"role_ids": merged.role_ids})
+            own = decide(text, with_role) or decide(text, with_role, lookup_only=True)
             if own is None and (slots.stated() - {"financial_years"}):
                 own = state.last_operation
             if own is not None:
@@ -339,6 +343,13 @@ class Assistant:
             return False
         if _FOLLOW_UP.search(text):
             return True
+        previous = state.slots or {}
+        if (
+            not slots.role_ids
+            and previous.get("role_ids")
+            and (slots.wte or slots.hours_per_week or slots.sessions_per_week or slots.start or slots.area)
+        ):
+            return True  # "1 WTE from October to March?" right after a question about a role
         return len(content_terms(text)) <= 3 and bool(slots.stated() - {"financial_years"})
 
     def _expanded_query(self, text: str, slots: QuerySlots, previous: QuerySlots | None) -> str:

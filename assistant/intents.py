@@ -53,7 +53,7 @@ _CALCULATION = re.compile(
     r"our (?:arrs )?(?:sum|allocation|entitlement)|weighted (?:list|population)|monthly claim|pro rata)\b",
     re.I,
 )
-_NUMBERISH = re.compile(r"\d|\b(full[- ]time|half[- ]time|part[- ]time)\b", re.I)
+_NUMBERISH = re.compile(r"\d")
 
 
 _INJECTION = re.compile(

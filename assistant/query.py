@@ -131,9 +131,10 @@ _BUDGET = re.compile(rf"(?:budget|left|remaining|spare|underspend|pot|have|got)\
 _BUDGET_AFTER = re.compile(rf"({_AMOUNT})\s*(?:budget|left|remaining|spare|underspend|to spend)", re.I)
 _COST = re.compile(rf"(?:costs?(?: us)?|employment cost|actual cost|total cost)\D{{0,20}}?({_AMOUNT})", re.I)
 _POPULATION = re.compile(
-    r"(?<!per )(?:weighted (?:list |patient )?population|population|list size|weighted list|patients)\D{0,20}?"
+    r"(?<!per )(?:weighted (?:list |patient )?(?:population|pop)|population|list size|weighted list|patients|\bpop)"
+    r"\D{0,20}?"
     r"(\d[\d,]*(?:\.\d+)?\s?k?)\b(?!\s*[/\-–]\s*\d)|"
-    r"(\d[\d,]*(?:\.\d+)?\s?k?)\s*(?:weighted )?(?:patients|population|pop\b)",
+    r"(?<![/\d,.])(\d[\d,]*(?:\.\d+)?\s?k?)\s*(?:weighted )?(?:patients|population|pop\b)",
     re.I,
 )
 _WTE = re.compile(r"(\d*\.?\d+)\s*(?:wte|fte|whole[- ]time(?: equivalent)?|full[- ]time equivalent)\b", re.I)
@@ -142,6 +143,9 @@ _SESSIONS = re.compile(r"(\d+(?:\.\d+)?|one|two|three|four|five|six|seven|eight|
 _DAYS = re.compile(r"\b(\d(?:\.5)?|one|two|three|four|five|half)\s+days?\s+(?:a|per|/)\s*week\b", re.I)
 _SALARY_ON = re.compile(rf"\b(?:on|at|earning|costing)\s+({_AMOUNT})(?!\s*(?:budget|left|remaining))", re.I)
 _BAND = re.compile(r"\bband\s*(\d(?:\s*[abcd])?(?:\s*[-–/]\s*\d[abcd]?)?)", re.I)
+_MONTH_SHORT_YEAR = re.compile(
+    rf"\b({_MONTH_RE})\.?\s*'?((?:19|2\d|3[0-5]))\b(?!\s*(?:st|nd|rd|th|[/\-–]\s*\d|,?\s*\d{{4}}))", re.I
+)
 _DAY_MONTH_YEAR = re.compile(
     rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_RE})\.?\s*(\d{{4}}(?!\s*[/\-–]\s*\d))?\b", re.I
 )
@@ -166,8 +170,9 @@ def _as_int_word(token: str) -> float | None:
         return None
 
 
-def parse(text: str, today: date, role_finder=None) -> QuerySlots:
-    """Extract every slot a message states. ``role_finder(text) -> list[role ids]``."""
+def parse(text: str, today: date, role_finder=None, context_year: str | None = None) -> QuerySlots:
+    """Extract every slot a message states. ``role_finder(text) -> list[role ids]``; months named
+    without a year are read in ``context_year`` (an earlier turn's year) or else today's year."""
     slots = QuerySlots()
     lowered = text.lower()
     if role_finder is not None:
@@ -195,7 +200,7 @@ def parse(text: str, today: date, role_finder=None) -> QuerySlots:
 
     _read_workload(text, lowered, slots)
     _read_money(text, slots)
-    _read_period(text, lowered, today, slots)
+    _read_period(text, lowered, today, slots, context_year)
     slots.include_levy = bool(re.search(r"\b(apprenticeship )?levy\b", lowered))
     return slots
 
@@ -247,17 +252,18 @@ def _read_money(text: str, slots: QuerySlots) -> None:
             slots.budget = amounts[0]
     if slots.actual_annual_cost is not None and re.search(r"\b(a|per) month\b|monthly", text, re.I):
         slots.actual_monthly_cost, slots.actual_annual_cost = slots.actual_annual_cost, None
-    if match := _POPULATION.search(text):
+    for match in _POPULATION.finditer(text):
         raw = (match.group(1) or match.group(2) or "").replace(",", "").strip().lower()
         multiplier = 1000 if raw.endswith("k") else 1
         try:
             value = int(Decimal(raw.rstrip("k").strip()) * multiplier)
         except InvalidOperation:
-            value = 0
+            continue
         if value >= 1000:
             slots.population = value
             if slots.budget == Decimal(value):
                 slots.budget = None
+            break
 
 
 def _relative_year(lowered: str, today: date) -> str | None:
@@ -303,6 +309,10 @@ def _dates_in(text: str, fy_start: int | None, today: date) -> list[tuple[int, d
                 found.append((match.start(), date(year, int(match[2]), int(match[1])), False, True))
             except ValueError:
                 pass
+    for match in _MONTH_SHORT_YEAR.finditer(text):
+        if claim(match):
+            month = MONTHS[match[1].lower()]
+            found.append((match.start(), date(2000 + int(match[2]), month, 1), True, True))
     for pattern, order in ((_DAY_MONTH_YEAR, "dmy"), (_MONTH_DAY_YEAR, "mdy")):
         for match in pattern.finditer(text):
             if not claim(match):
@@ -341,8 +351,11 @@ def _month_end(day: date) -> date:
     return first_next - timedelta(days=1)
 
 
-def _read_period(text: str, lowered: str, today: date, slots: QuerySlots) -> None:
-    fy_start = years.start_year_of(slots.financial_year) if slots.financial_year else None
+def _read_period(
+    text: str, lowered: str, today: date, slots: QuerySlots, context_year: str | None = None
+) -> None:
+    named = slots.financial_year or context_year
+    fy_start = years.start_year_of(named) if named else None
     found = _dates_in(text, fy_start, today)
     if fy_start is None and found:
         # Without a named year, months are read in the financial year of the first explicit date.

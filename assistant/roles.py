@@ -123,8 +123,16 @@ class RoleCatalogue:
             for phrase, ids in by_phrase.items()
         ]
         patterns += [_Pattern(re.compile(_phrase_regex(phrase), re.IGNORECASE), ()) for phrase in _NOT_ROLES]
+        # Abbreviations of three or more letters are not English words, so "fcp" or "splw" typed in
+        # lower case still count; two-letter ones ("pa", "na", "ot") only in capitals.
         patterns += [
-            _Pattern(re.compile(rf"(?<![A-Za-z0-9]){re.escape(abbr)}(?:s|'s)?(?![A-Za-z0-9])"), tuple(ids))
+            _Pattern(
+                re.compile(
+                    rf"(?<![A-Za-z0-9]){re.escape(abbr)}(?:s|'s)?(?![A-Za-z0-9])",
+                    re.IGNORECASE if len(abbr) >= 3 else 0,
+                ),
+                tuple(ids),
+            )
             for abbr, ids in by_abbreviation.items()
         ]
         return patterns

@@ -19,7 +19,9 @@ BUNDLED_CORPUS = REPO_ROOT / "corpus"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ARRS_", env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="ARRS_", env_file=".env", extra="ignore", populate_by_name=True
+    )
 
     # Storage ---------------------------------------------------------------------------------
     data_dir: Path = Field(default=REPO_ROOT / "data", description="Where the index and state live.")
