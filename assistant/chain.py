@@ -72,6 +72,8 @@ _DOMAIN = re.compile(
 # Coverage of the question's weighted terms by the chosen sentences below which we abstain.
 MIN_COVERAGE = 0.34
 MIN_DENSE_SIMILARITY = 0.28
+# A chosen sentence this close in meaning to the question counts as support even with other words.
+STRONG_SENTENCE_SIMILARITY = 0.62
 # Sentences are chosen from this many fused passages: a passage that only BM25 ranks highly (rare,
 # exact words such as "maternity leave") still gets its sentences considered.
 SELECTION_DEPTH = 8
@@ -440,9 +442,12 @@ class Assistant:
         top_dense = max((hit.dense_similarity or 0.0 for hit in hits), default=0.0)
         state.last_question = text
         state.slots = slots.model_dump(mode="json")
+        # Support is weak when the chosen sentences cover too little of the question, unless they say
+        # the same thing in other words (high sentence similarity); an unknown key word always fails.
+        by_meaning = selection.best_similarity >= STRONG_SENTENCE_SIMILARITY and selection.coverage >= 0.2
         if (
             not selection.evidence
-            or selection.coverage < MIN_COVERAGE
+            or (selection.coverage < MIN_COVERAGE and not by_meaning)
             or top_dense < MIN_DENSE_SIMILARITY
             or self._key_term_missing(terms, selection.missing_terms)
             or (provider and max(terms, key=self.weights, default="") in selection.missing_terms)

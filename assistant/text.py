@@ -18,7 +18,9 @@ STOPWORDS = frozenset(
     also us let lets hi hello may might must shall
     mean means meaning happen happens happened count counts counted explain describe thing things way
     anything something whats what's hows much many go goes going gets getting give gives towards toward
-    regarding re via within upon etc
+    regarding re via within upon etc roughly ever done always since actually usually still nutshell forgot
+    summarise summarize think thought ive i'm im we're were seen brought come came really quite basically
+    anyone someone somebody kind sort whole tell lot lots bit percentage percent long take takes
     """.split()
 )
 
@@ -69,6 +71,8 @@ _CANONICAL = {
     "oncosts": "on-cost",
     "oncost": "on-cost",
     "additionality": "additional",
+    "tech": "technician",
+    "nhse": "nhs",
     "maternity": "parental",
     "paternity": "parental",
     "adoption": "parental",
@@ -108,10 +112,17 @@ _CANONICAL = {
 
 SYNONYM_FORMS = frozenset(_CANONICAL)
 _ON_COSTS = re.compile(r"\bon[\s-]+costs?\b")
+_SHORT_YEAR = re.compile(r"(?<![\d/£.,])(\d{2})\s*[/-]\s*(\d{2})(?![\d/%])")
+
+
+def _full_year(match: re.Match[str]) -> str:
+    first, second = int(match.group(1)), int(match.group(2))
+    return f"20{first:02d}/{second:02d}" if second == (first + 1) % 100 else match.group(0)
 
 
 def tokens(text: str) -> list[str]:
     lowered = _ON_COSTS.sub("oncosts", text.lower())
+    lowered = _SHORT_YEAR.sub(_full_year, lowered)  # "23/24" is written 2023/24 in the guidance
     lowered = re.sub(r"(?<=[a-z])-(?=[a-z])", "", lowered)
     return _TOKEN.findall(lowered)
 
