@@ -72,6 +72,7 @@ _DOMAIN = re.compile(
 # Coverage of the question's weighted terms by the chosen sentences below which we abstain.
 MIN_COVERAGE = 0.34
 MIN_DENSE_SIMILARITY = 0.28
+QUERY_CACHE_SIZE = 2048
 # A chosen sentence this close in meaning to the question counts as support even with other words.
 STRONG_SENTENCE_SIMILARITY = 0.62
 # Sentences are chosen from this many fused passages: a passage that only BM25 ranks highly (rare,
@@ -119,6 +120,7 @@ class Assistant:
         self.sentences = SentenceBank.build(
             index.chunks, embeddings.encode, settings.data_dir / "cache", model_key=str(embeddings.path)
         )
+        self._vectors: dict[str, np.ndarray] = {}
         self._calculator = None
         self._booking = None
         self._llm = None
@@ -240,7 +242,14 @@ class Assistant:
         return len(self.index) > 0
 
     def encode(self, text: str) -> np.ndarray:
-        return np.asarray(self.embeddings.encode([text])[0], dtype=np.float32)
+        """The query vector; repeated questions (starter questions, retries) skip the model."""
+        vector = self._vectors.get(text)
+        if vector is None:
+            vector = np.asarray(self.embeddings.encode([text])[0], dtype=np.float32)
+            if len(self._vectors) >= QUERY_CACHE_SIZE:
+                self._vectors.pop(next(iter(self._vectors)))
+            self._vectors[text] = vector
+        return vector
 
     # Routing -----------------------------------------------------------------------------------
     def _respond(self, text: str, state: SessionState, session_id: str) -> Draft:

@@ -7,6 +7,8 @@ fused ranking is then nudged toward passages about the financial year the questi
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
@@ -15,12 +17,14 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import BaseModel, ConfigDict
-from rank_bm25 import BM25Okapi
+from scipy import sparse
 
 from assistant.models import Chunk
 from assistant.text import content_terms
 
 RRF_K = 60
+# Up to this many chunks of unwanted source types are dropped after the search instead of by a filter.
+POST_FILTER_LIMIT = 200
 # A query whose rarest word has a lower BM25 IDF than this gets dense retrieval only.
 MIN_USEFUL_IDF = 1.5
 Mode = Literal["hybrid", "dense", "bm25"]
@@ -34,6 +38,50 @@ class ScoredChunk(BaseModel):
     bm25_rank: int | None = None
 
 
+class SparseBM25:
+    """Okapi BM25 (the same formula and IDF floor as rank_bm25's BM25Okapi) as a sparse matrix, so a
+    query costs a few column sums instead of a Python loop over every document: 100k chunks in ms."""
+
+    def __init__(
+        self, corpus: Sequence[Sequence[str]], k1: float = 1.5, b: float = 0.75, epsilon: float = 0.25
+    ):
+        self.vocabulary: dict[str, int] = {}
+        rows: list[int] = []
+        columns: list[int] = []
+        counts: list[int] = []
+        frequency: Counter[str] = Counter()
+        lengths = np.array([len(document) for document in corpus], dtype=np.float64)
+        for row, document in enumerate(corpus):
+            for term, count in Counter(document).items():
+                rows.append(row)
+                columns.append(self.vocabulary.setdefault(term, len(self.vocabulary)))
+                counts.append(count)
+                frequency[term] += 1
+        total = len(corpus)
+        raw = {term: math.log(total - n + 0.5) - math.log(n + 0.5) for term, n in frequency.items()}
+        floor = epsilon * (sum(raw.values()) / len(raw)) if raw else 0.0
+        self.idf = {term: (value if value >= 0 else floor) for term, value in raw.items()}
+        idf_by_column = np.zeros(len(self.vocabulary))
+        for term, column in self.vocabulary.items():
+            idf_by_column[column] = self.idf[term]
+        tf = np.array(counts, dtype=np.float64)
+        row_index = np.array(rows, dtype=np.int64)
+        column_index = np.array(columns, dtype=np.int64)
+        average = lengths.mean() if total else 1.0
+        norm = k1 * (1 - b + b * lengths[row_index] / average)
+        weights = idf_by_column[column_index] * tf * (k1 + 1) / (tf + norm)
+        self.matrix = sparse.csc_matrix(
+            (weights, (row_index, column_index)), shape=(total, len(self.vocabulary))
+        )
+        self.size = total
+
+    def get_scores(self, terms: Sequence[str]) -> np.ndarray:
+        columns = [self.vocabulary[term] for term in terms if term in self.vocabulary]
+        if not columns:
+            return np.zeros(self.size)
+        return np.asarray(self.matrix[:, columns].sum(axis=1)).ravel()
+
+
 class HybridIndex:
     """An in-memory BM25 index over the chunks of a Chroma collection, plus the collection itself."""
 
@@ -43,7 +91,7 @@ class HybridIndex:
         self.by_id = {chunk.id: chunk for chunk in self.chunks}
         self._position = {chunk.id: index for index, chunk in enumerate(self.chunks)}
         corpus = [content_terms(chunk.embedding_text()) or ["_"] for chunk in self.chunks]
-        self.bm25 = BM25Okapi(corpus) if corpus else None
+        self.bm25 = SparseBM25(corpus) if corpus else None
         self.vocabulary = {term for terms in corpus for term in terms}
         self.source_types = np.array([chunk.metadata.source_type for chunk in self.chunks])
 
@@ -56,18 +104,32 @@ class HybridIndex:
         if not self.chunks:
             return []
         where = None
+        fetch = n
         types = list(source_types or [])
         if types:
-            where = {"source_type": types[0]} if len(types) == 1 else {"source_type": {"$in": types}}
+            excluded = int(len(self.chunks) - np.isin(self.source_types, types).sum())
+            if excluded > POST_FILTER_LIMIT:
+                where = {"source_type": types[0]} if len(types) == 1 else {"source_type": {"$in": types}}
+            else:
+                # Chroma's metadata filter costs far more than a few extra neighbours (hundreds of ms at
+                # 100k chunks): when few chunks are excluded, ask for more and drop them here.
+                fetch = n + excluded
         result = self.collection.query(
             query_embeddings=[np.asarray(query_vector, dtype=np.float32).tolist()],
-            n_results=min(n, len(self.chunks)),
+            n_results=min(fetch, len(self.chunks)),
             where=where,
             include=["distances"],
         )
         ids = result["ids"][0]
         distances = result["distances"][0]
-        return [(chunk_id, 1.0 - float(distance)) for chunk_id, distance in zip(ids, distances, strict=True)]
+        allowed = set(types)
+        pairs = [
+            (chunk_id, 1.0 - float(distance))
+            for chunk_id, distance in zip(ids, distances, strict=True)
+            if not allowed
+            or (chunk_id in self.by_id and self.by_id[chunk_id].metadata.source_type in allowed)
+        ]
+        return pairs[:n]
 
     def lexical(
         self, query: str, n: int, source_types: Iterable[str] | None = None
