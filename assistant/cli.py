@@ -109,6 +109,7 @@ def serve(
 ) -> None:
     """Serve the HTTP API and the demo page with the enquiry widget."""
     import uvicorn
+
     from server import create_app
 
     console.print(f"Demo site with the widget: http://{host}:{port}/   API docs: http://{host}:{port}/docs")

@@ -184,6 +184,8 @@ def test_malformed_catalogue_is_reported(tmp_path) -> None:
 
 def test_longer_abbreviations_match_in_lower_case_short_ones_only_in_capitals():
     catalogue = RoleCatalogue.load(ROLES_FILE)
-    assert [r.id for r in catalogue.find_in_text("fcp max after the uplift")] == ["first_contact_physiotherapist"]
+    assert [r.id for r in catalogue.find_in_text("fcp max after the uplift")] == [
+        "first_contact_physiotherapist"
+    ]
     assert [r.id for r in catalogue.find_in_text("our splw")] == ["social_prescribing_link_worker"]
     assert catalogue.find_in_text("pa and na") == []
