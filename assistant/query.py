@@ -272,7 +272,7 @@ def _relative_year(lowered: str, today: date) -> str | None:
         return years.label(current)
     if re.search(r"\b(last|previous) (financial )?year\b", lowered):
         return years.label(current - 1)
-    if re.search(r"\bnext (financial )?year\b", lowered):
+    if re.search(r"(?<!into )(?<!to )(?<!over )(?<!until )\bnext (financial )?year\b", lowered):
         return years.label(current + 1)
     return None
 

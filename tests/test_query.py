@@ -111,3 +111,8 @@ def test_budget_from_a_fund_question():
 
 def test_per_patient_is_not_a_population():
     assert slots("How much do we get per patient for ARRS in 2023/24?").population is None
+
+
+def test_carrying_into_next_year_is_not_a_question_about_next_year():
+    assert slots("Can we carry over underspend into next year?").financial_year is None
+    assert slots("what are the rates next year").financial_year == "2027/28"
