@@ -47,16 +47,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from assistant import years
 from assistant.booking.slots import SlotUnavailable
 from assistant.booking.store import SlotTaken
 from assistant.booking.validation import BookingRequest, CallbackRequest, ValidationProblem, mask_email
-from assistant.calc_errors import CalculatorError, YearNotHeld
+from assistant.calc_errors import CalculatorError, InvalidYear
 from assistant.calc_models import CalcResult, ClaimRequest, PlannedPost
 from assistant.calculator import affordable_wte, claim, employment_cost, headroom, max_amount, pcn_sum
 from assistant.feedback import FeedbackIn, FeedbackStore
 from assistant.models import Answer, AssistantError, IndexUnavailable, InvalidQuestion
-from assistant.rates import Area, RateTables
+from assistant.rates import Area, RateTables, row_json, select_rows
 from assistant.roles import RoleCatalogue
 from assistant.settings import Settings
 from slack_app import mount_slack
@@ -201,28 +200,10 @@ def calculate(tables: RateTables, body: CalcIn) -> CalcResult:
 
 def rate_rows(tables: RateTables, role: str | None, year: str | None) -> list[dict[str, Any]]:
     """The rows `arrs rates --json` prints (money as strings with two decimals), filtered."""
-    rows = list(tables.rows)
-    if role:
-        role_id = tables.roles.resolve(role).id
-        rows = [r for r in rows if r.role_id == role_id]
-    if year:
-        try:
-            fy = years.normalise(year)
-        except ValueError:
-            raise ApiError(
-                422, "invalid_request", f"{year!r} is not a financial year (write it like 2024/25)."
-            ) from None
-        if fy not in tables.years():
-            raise YearNotHeld(fy, tables.years())
-        rows = [r for r in rows if r.financial_year == fy]
-    rows.sort(key=lambda r: (r.effective_from, r.role_id, r.band))
-    out = []
-    for row in rows:
-        data = row.model_dump(mode="json")
-        for key in ("national", "outer_london", "inner_london"):
-            data[key] = None if getattr(row, key) is None else f"{getattr(row, key):.2f}"
-        out.append(data)
-    return out
+    try:
+        return [row_json(row) for row in select_rows(tables, role, year)]
+    except InvalidYear as exc:
+        raise ApiError(422, "invalid_request", str(exc)) from None
 
 
 class Problem(BaseModel):

@@ -17,7 +17,7 @@ from assistant.calc_errors import CalculatorError
 from assistant.calc_models import CalcResult, ClaimRequest, PlannedPost
 from assistant.calculator import affordable_wte, claim, employment_cost, headroom, max_amount, pcn_sum
 from assistant.models import Citation, Intent, SourceType
-from assistant.query import QuerySlots
+from assistant.query import _NUMBER_WORDS, QuerySlots
 from assistant.rates import Area, RateRow, RateTables
 
 if TYPE_CHECKING:
@@ -50,20 +50,6 @@ _COUNT = re.compile(
     r"\b(\d+(?:\.\d+)?|a|an|one|two|three|four|five|six|seven|eight|nine|ten)\s+(?:x\s+)?(?:(?:full[- ]time|wte|fte)\s+)?$",
     re.I,
 )
-_WORD_NUMBERS = {
-    "a": 1,
-    "an": 1,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-}
 
 
 def tables_for(assistant: Assistant) -> RateTables:
@@ -283,7 +269,7 @@ def parse_posts(text: str, role_ids: list[str], tables: RateTables) -> list[dict
             before = before[: match.start()]
         if match := _COUNT.search(before):
             token = match.group(1).lower()
-            count = _WORD_NUMBERS.get(token) or int(Decimal(token))
+            count = _NUMBER_WORDS.get(token) or int(Decimal(token))
         posts.append({"role_id": role_id, "count": max(count, 1), "wte": wte})
     return posts
 

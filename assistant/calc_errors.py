@@ -100,6 +100,10 @@ class InvalidWTE(CalculatorError):
     pass
 
 
+class InvalidYear(CalculatorError):
+    """Text that is not a financial year (e.g. "2024/26")."""
+
+
 class InvalidPeriod(CalculatorError):
     pass
 

@@ -16,13 +16,11 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from assistant import years
 from assistant.calculator import (
     CalcResult,
     CalculatorError,
     ClaimRequest,
     PlannedPost,
-    YearNotHeld,
     affordable_wte,
     claim,
     employment_cost,
@@ -30,7 +28,7 @@ from assistant.calculator import (
     max_amount,
     pcn_sum,
 )
-from assistant.rates import Area, RateTables
+from assistant.rates import Area, RateTables, row_json, select_rows
 from assistant.roles import RoleCatalogue
 from assistant.settings import Settings
 
@@ -367,22 +365,9 @@ def rates_command(
     """List the maximum reimbursable amounts held, with status and source."""
     with _errors():
         tables = load_tables()
-        rows = list(tables.rows)
-        if role:
-            role_id = tables.roles.resolve(role).id
-            rows = [r for r in rows if r.role_id == role_id]
-        if year:
-            try:
-                fy = years.normalise(year)
-            except ValueError:
-                typer.echo(f"Error: {year!r} is not a financial year (write it like 2024/25).", err=True)
-                raise typer.Exit(1) from None
-            if fy not in tables.years():
-                raise YearNotHeld(fy, tables.years())
-            rows = [r for r in rows if r.financial_year == fy]
-    rows.sort(key=lambda r: (r.effective_from, r.role_id, r.band))
+        rows = select_rows(tables, role, year)
     if as_json:
-        typer.echo(json.dumps([_row_json(r) for r in rows], indent=2))
+        typer.echo(json.dumps([row_json(r) for r in rows], indent=2))
         return
     console = Console()
     _print_rows(
@@ -405,10 +390,3 @@ def rates_command(
     console.print(
         "Empty = not held. Sources and notes: `arrs rates --json` or corpus/rates/max_reimbursement.csv."
     )
-
-
-def _row_json(row: Any) -> dict[str, Any]:
-    data = row.model_dump(mode="json")
-    for key in ("national", "outer_london", "inner_london"):
-        data[key] = None if getattr(row, key) is None else f"{getattr(row, key):.2f}"
-    return data

@@ -29,7 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from assistant import years
-from assistant.calc_errors import RateTableError
+from assistant.calc_errors import InvalidYear, RateTableError, YearNotHeld
 from assistant.roles import Role, RoleCatalogue
 
 RATE_COLUMNS = (
@@ -241,6 +241,35 @@ class RateTables:
 
     def span(self) -> tuple[date, date]:
         return min(r.effective_from for r in self.rows), max(r.effective_to for r in self.rows)
+
+
+def select_rows(tables: RateTables, role: str | None = None, year: str | None = None) -> list[RateRow]:
+    """Rows for a role and/or financial year, in date order; the CLI and the API list the same rows.
+
+    Raises ``InvalidYear`` for text that is not a financial year and ``YearNotHeld`` for a year
+    with no rows.
+    """
+    rows = list(tables.rows)
+    if role:
+        role_id = tables.roles.resolve(role).id
+        rows = [r for r in rows if r.role_id == role_id]
+    if year:
+        try:
+            fy = years.normalise(year)
+        except ValueError:
+            raise InvalidYear(f"{year!r} is not a financial year (write it like 2024/25).") from None
+        if fy not in tables.years():
+            raise YearNotHeld(fy, tables.years())
+        rows = [r for r in rows if r.financial_year == fy]
+    return sorted(rows, key=lambda r: (r.effective_from, r.role_id, r.band))
+
+
+def row_json(row: RateRow) -> dict[str, Any]:
+    """A rate row as JSON, money as strings with two decimals (empty = not held)."""
+    data = row.model_dump(mode="json")
+    for key in ("national", "outer_london", "inner_london"):
+        data[key] = None if getattr(row, key) is None else f"{getattr(row, key):.2f}"
+    return data
 
 
 # Loading and validation --------------------------------------------------------------------------
