@@ -120,3 +120,24 @@ def small_corpus(tmp_path: Path):
         return settings
 
     return build
+
+
+@pytest.fixture(scope="module")
+def module_settings(ingested_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings for one test module that serves the app: the shared index, its own state database,
+    and a rate limit out of the way (the limit has its own tests)."""
+    state = tmp_path_factory.mktemp("module-state")
+    return Settings(
+        data_dir=ingested_data_dir,
+        database_url=f"sqlite:///{state / 'state.db'}",
+        today=TEST_TODAY,
+        rate_limit="10000/minute",
+        _env_file=None,
+    )
+
+
+@pytest.fixture(scope="module")
+def module_assistant(module_settings: Settings):
+    from assistant.chain import Assistant
+
+    return Assistant.from_settings(module_settings)

@@ -27,27 +27,8 @@ ROLES_QUESTION = "Which roles can a PCN claim for under ARRS?"
 
 
 @pytest.fixture(scope="module")
-def shared_settings(ingested_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    state = tmp_path_factory.mktemp("api-state")
-    return Settings(
-        data_dir=ingested_data_dir,
-        database_url=f"sqlite:///{state / 'state.db'}",
-        today=TEST_TODAY,
-        rate_limit="10000/minute",
-        _env_file=None,
-    )
-
-
-@pytest.fixture(scope="module")
-def shared_assistant(shared_settings: Settings):
-    from assistant.chain import Assistant
-
-    return Assistant.from_settings(shared_settings)
-
-
-@pytest.fixture(scope="module")
-def server(shared_settings: Settings, shared_assistant) -> Iterator[LiveServer]:
-    with live_server(create_app(shared_settings, assistant=shared_assistant)) as running:
+def server(module_settings: Settings, module_assistant) -> Iterator[LiveServer]:
+    with live_server(create_app(module_settings, assistant=module_assistant)) as running:
         yield running
 
 
@@ -167,22 +148,22 @@ def test_invalid_input_is_a_clear_error(
         assert field in [problem["field"] for problem in body["details"]]
 
 
-def test_too_long_question_names_the_limit(client: httpx.Client, shared_settings: Settings) -> None:
-    limit = shared_settings.max_question_chars
+def test_too_long_question_names_the_limit(client: httpx.Client, module_settings: Settings) -> None:
+    limit = module_settings.max_question_chars
     body = assert_clean_error(
         client.post("/api/ask", json={"question": "a" * (limit + 1)}), 422, "invalid_question"
     )
     assert f"{limit:,}" in body["message"]
 
 
-def test_body_over_the_limit_is_413(client: httpx.Client, shared_settings: Settings) -> None:
-    big = json.dumps({"question": "a" * (shared_settings.max_body_bytes + 10)}).encode()
+def test_body_over_the_limit_is_413(client: httpx.Client, module_settings: Settings) -> None:
+    big = json.dumps({"question": "a" * (module_settings.max_body_bytes + 10)}).encode()
     body = assert_clean_error(
         client.post("/api/ask", content=big, headers={"content-type": "application/json"}),
         413,
         "body_too_large",
     )
-    assert f"{shared_settings.max_body_bytes:,}" in body["message"]
+    assert f"{module_settings.max_body_bytes:,}" in body["message"]
 
     def chunked():  # no Content-Length: the limit is enforced while reading
         for start in range(0, len(big), 8192):

@@ -17,7 +17,6 @@ from pathlib import Path
 import httpx
 import pytest
 from api_support import LiveServer, live_server, wait_for
-from conftest import TEST_TODAY
 
 from assistant.calc_models import ClaimRequest
 from assistant.calculator import claim
@@ -65,27 +64,8 @@ def browser(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="module")
-def widget_settings(ingested_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    state = tmp_path_factory.mktemp("widget-state")
-    return Settings(
-        data_dir=ingested_data_dir,
-        database_url=f"sqlite:///{state / 'state.db'}",
-        today=TEST_TODAY,
-        rate_limit="10000/minute",
-        _env_file=None,
-    )
-
-
-@pytest.fixture(scope="module")
-def widget_assistant(widget_settings: Settings):
-    from assistant.chain import Assistant
-
-    return Assistant.from_settings(widget_settings)
-
-
-@pytest.fixture(scope="module")
-def server(widget_settings: Settings, widget_assistant) -> Iterator[LiveServer]:
-    with live_server(create_app(widget_settings, assistant=widget_assistant)) as running:
+def server(module_settings: Settings, module_assistant) -> Iterator[LiveServer]:
+    with live_server(create_app(module_settings, assistant=module_assistant)) as running:
         yield running
 
 
@@ -185,7 +165,7 @@ def test_streamed_answer_with_citation_links(probe: PageProbe, artifacts_dir: Pa
     probe.assert_clean()
 
 
-def test_thumbs_up_is_stored(probe: PageProbe, widget_assistant) -> None:
+def test_thumbs_up_is_stored(probe: PageProbe, module_assistant) -> None:
     page = probe.page
     open_widget(page)
     answer = ask(page, ROLES_QUESTION)
@@ -193,7 +173,7 @@ def test_thumbs_up_is_stored(probe: PageProbe, widget_assistant) -> None:
     answer.get_by_text("Thanks for the feedback.").wait_for()
     assert answer.get_by_role("button", name="Helpful", exact=True).get_attribute("aria-pressed") == "true"
     session = session_id(page)
-    store = FeedbackStore(widget_assistant.engine)
+    store = FeedbackStore(module_assistant.engine)
     row = wait_for(
         lambda: next((r for r in store.all() if r["session_id"] == session), None), what="the stored rating"
     )
@@ -360,7 +340,7 @@ def test_api_docs_render_offline(browser, server: LiveServer) -> None:
 
 
 def test_booking_through_the_widget(
-    probe: PageProbe, server: LiveServer, widget_assistant, artifacts_dir: Path
+    probe: PageProbe, server: LiveServer, module_assistant, artifacts_dir: Path
 ) -> None:
     from assistant.booking_dialogue import service
 
@@ -409,7 +389,7 @@ def test_booking_through_the_widget(
     assert invite.status_code == 200 and invite.headers["content-type"].startswith("text/calendar")
 
     booked = [
-        b for b in service(widget_assistant).list_bookings() if b.email == "priya.shah@harbourside.nhs.net"
+        b for b in service(module_assistant).list_bookings() if b.email == "priya.shah@harbourside.nhs.net"
     ]
     assert len(booked) == 1
     assert booked[0].slot_start == datetime.fromisoformat(chosen_start)
