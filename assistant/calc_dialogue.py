@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from assistant import messages, years
 from assistant.calc_errors import CalculatorError
 from assistant.calc_models import CalcResult, ClaimRequest, PlannedPost
-from assistant.calculator import affordable_wte, claim, employment_cost, headroom, max_amount, pcn_sum
+from assistant.calculator import affordable_wte, claim, employment_cost, headroom, pcn_sum
 from assistant.models import Citation, Intent, SourceType
 from assistant.query import _NUMBER_WORDS, QuerySlots
 from assistant.rates import Area, RateRow, RateTables
@@ -376,7 +376,8 @@ def _caveats(rows: list[RateRow]) -> list[str]:
 
 
 def _max_amounts(tables: RateTables, slots: QuerySlots, today: date, intent: Intent) -> Draft:
-    """Every period held for the role in the year asked, or the latest year held when none is held."""
+    """Every period held for the role in the year asked, or the latest year held when none is held.
+    Figures are the rate-table rows themselves, the same rows ``calculator.max_amount`` reads."""
     from assistant.chain import Draft
 
     role = tables.roles.get(slots.role_ids[0])
@@ -413,20 +414,12 @@ def _max_amounts(tables: RateTables, slots: QuerySlots, today: date, intent: Int
     sentences = []
     for row in sorted(rows, key=lambda r: (r.effective_from, r.band)):
         number = book.row(tables, row)
-        result = max_amount(
-            tables,
-            role.id,
-            row.effective_from,
-            Area.NATIONAL if row.national is not None else area,
-            band=row.band,
-        )
         period = f"from {_day(row.effective_from)} to {_day(row.effective_to)}"
         figures = _area_figures(row, area if slots.area else None)
         sentences.append(
             f"The maximum reimbursable amount for {_article(role.name.lower())} (band {row.band}) {period} is {figures} "
             f"per 1.0 WTE per year, including employer on-costs [{number}]."
         )
-        del result
     gaps = _gaps(rows, fy)
     if gaps:
         sentences.append(f"No figure is held for {gaps}; figures are never estimated.")

@@ -33,7 +33,7 @@ from assistant.roles import RoleCatalogue
 from assistant.sentences import SentenceBank
 from assistant.settings import Settings
 from assistant.store import all_chunks, get_collection
-from assistant.text import SYNONYM_FORMS, canonical, content_terms, word_pairs
+from assistant.text import SYNONYM_FORMS, canonical, content_terms, split_sentences, word_pairs
 
 log = logging.getLogger(__name__)
 
@@ -586,8 +586,6 @@ class Assistant:
 def _first_sentence_starting(chunks, names: list[str]):
     """The overview bullet for a role: a sentence that begins with one of its names and a colon
     or bracket ("Paramedic: added ...", "GP: added ...", "Consultant nurse in primary care: ...")."""
-    from assistant.text import split_sentences
-
     sentences = [
         (chunk, offset, sentence) for chunk in chunks for offset, sentence in split_sentences(chunk.text)
     ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from assistant import years
 from assistant.intents import looks_like_injection
 from assistant.models import Citation
 from assistant.retrieval import ScoredChunk
@@ -143,8 +144,6 @@ def select(
 def _recency_bonus(named: Sequence[str], current: str) -> float:
     """With no year asked, the rule in force now matters most: a sentence about a recent year gets a
     small lift over one about the scheme's early years (undated sentences are neutral)."""
-    from assistant import years
-
     if not named:
         return 0.0
     gap = years.start_year_of(current) - max(years.start_year_of(year) for year in named)
@@ -158,8 +157,6 @@ def _similar(a: set[str], b: set[str]) -> bool:
 
 
 def _years_in(sentence: str) -> list[str]:
-    from assistant import years
-
     return years.find_all(sentence)
 
 
