@@ -65,7 +65,7 @@ _ROLE_LIST = re.compile(
 )
 _DOMAIN = re.compile(
     r"\b(arrs|additional roles?|reimburs\w*|pcns?|primary care networks?|network contract|des|wte|fte|"
-    r"agenda for change|afc|band \d|on-?costs?|claims?|additionality|baseline|icb|workforce|weighted population|"
+    r"agenda for change|afc|band \d|on-?costs?|claim\w*|additionality|staff|employ\w*|baseline|icb|workforce|weighted population|"
     r"roles?|bands?|recruit\w*|salar\w*|funding|allocation|sum)\b",
     re.I,
 )
@@ -461,7 +461,11 @@ class Assistant:
             or self._key_term_missing(terms, selection.missing_terms)
             or (provider and max(terms, key=self.weights, default="") in selection.missing_terms)
         ):
-            draft = self._abstain(Intent.FAQ, state, None if provider else financial_year, provider=provider)
+            off_topic = not provider and not slots.role_ids and not _DOMAIN.search(text)
+            intent = Intent.OUT_OF_SCOPE if off_topic else Intent.FAQ
+            draft = self._abstain(
+                intent, state, None if (provider or off_topic) else financial_year, provider=provider
+            )
             draft.top_score = top_dense
             return draft
         book = CitationBook()

@@ -30,7 +30,7 @@ _CLINICAL_NOT = re.compile(
     re.I,
 )
 _BOOKING = re.compile(
-    r"\b(book(?:ing)?|consultation|(?:call|ring|phone) (?:me |us )?back|callback|give (?:me|us) a (?:call|ring)|speak to (?:someone|a person|an adviser|a human|your)|"
+    r"\b(book(?:ing)?|consultation|(?:call|ring|phone) (?:me |us )?back|callback|give (?:me|us) a (?:call|ring)|speak (?:to|with) (?:someone|(?:a |an )?(?:real )?(?:person|human|adviser|advisor)|your)|"
     r"talk to (?:someone|a person|an adviser|a human|your)|arrange (?:a )?(?:call|meeting|chat)|"
     r"get in touch|contact (?:you|your team|someone)|schedule (?:a )?(?:call|meeting|consultation)|"
     r"can (?:you|your team) help us)\b",
@@ -139,6 +139,9 @@ class IntentClassifier:
             intent, confidence = Intent.FAQ, 0.6
         if intent is Intent.CALCULATION and not has_calc_slots and not _CALCULATION.search(text):
             intent, confidence = Intent.FAQ, 0.55
+        if intent is Intent.BOOKING and not domain_hit:
+            # Only the booking rules start a booking; a near miss with nothing about ARRS is off-topic.
+            intent, confidence = Intent.OUT_OF_SCOPE, 0.5
         if intent is Intent.GREETING and (len(text.split()) > 6 or domain_hit):
             intent, confidence = Intent.FAQ, 0.5
         return IntentDecision(intent=intent, confidence=round(confidence, 3), reason="nearest examples")

@@ -229,3 +229,16 @@ def test_bad_questions_get_clear_errors(assistant, question, message):
 def test_bad_session_id_is_rejected(assistant):
     with pytest.raises(AssistantError, match="session_id"):
         assistant.ask("What is ARRS?", session_id="../../etc/passwd")
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("how do I make a sourdough starter", "out_of_scope"),
+        ("write me a cover letter for a receptionist job", "out_of_scope"),
+        ("who is the prime minister at the moment?", "out_of_scope"),
+        ("can I speak to a real person please", "booking"),
+    ],
+)
+def test_near_misses_never_start_a_booking_and_off_topic_is_named(assistant, question, intent):
+    assert assistant.ask(question).intent == intent
