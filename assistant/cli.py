@@ -128,20 +128,17 @@ def slack() -> None:
         _fail(str(exc))
 
 
-def _mount_optional() -> None:
+def _mount_commands() -> None:
     """Sub-commands that live in their own modules."""
+    from assistant.cli_calc import calc_app, rates_command
     from ingest.cli import ingest_command
 
     app.command("ingest")(ingest_command)
-    try:
-        from assistant.cli_calc import calc_app, rates_command
-    except ImportError:  # pragma: no cover - during development only
-        return
     app.add_typer(calc_app, name="calc")
     app.command("rates")(rates_command)
 
 
-_mount_optional()
+_mount_commands()
 
 
 def _mount_evals() -> None:
