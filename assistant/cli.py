@@ -106,13 +106,21 @@ def chat(session: Annotated[str | None, typer.Option("--session")] = None) -> No
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=16, help="Worker processes (one per core; each loads its own model).")
+    ] = 1,
 ) -> None:
     """Serve the HTTP API and the demo page with the enquiry widget."""
     import uvicorn
 
+    console.print(f"Demo site with the widget: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
+    if workers > 1:
+        # Separate processes answer in parallel; rate limits and state must then be shared
+        # (ARRS_RATE_LIMIT_STORAGE_URI=redis://..., ARRS_DATABASE_URL) for limits to hold across them.
+        uvicorn.run("server:create_app", factory=True, host=host, port=port, workers=workers, log_config=None)
+        return
     from server import create_app
 
-    console.print(f"Demo site with the widget: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
     uvicorn.run(create_app(), host=host, port=port, log_config=None)
 
 
